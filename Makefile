@@ -1,0 +1,60 @@
+# hf-ser: every target runs in .venv, which `make install` creates on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.hf-ser-installed
+export TOKENIZERS_PARALLELISM := false
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+DEMO_DIR := data/demo
+.PHONY: install demo demo-compare test test-slow quality style benchmark benchmark-smoke clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt scripts/install_system_deps.sh
+	bash scripts/install_system_deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# The pinned CPU torch first: an unpinned one would pull the multi-GB CUDA build.
+	$(BIN)/python -m pip install -q -c constraints.txt torch
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,tensorboard]"
+	touch $(STAMP)
+
+# The main job: synthesise demo corpora, build the dataset, fine-tune the tiny backbone, evaluate on held-out speakers.
+demo: install
+	$(BIN)/python dataset_scripts/synthesize_demo_corpora.py --out $(DEMO_DIR)/corpora --overwrite
+	$(BIN)/python dataset_scripts/eight_emotions.py --ravdess $(DEMO_DIR)/corpora/ravdess --crema-d $(DEMO_DIR)/corpora/crema_d \
+		--tess $(DEMO_DIR)/corpora/tess --savee $(DEMO_DIR)/corpora/savee --output $(DEMO_DIR)/eight_emotions --overwrite
+	$(BIN)/accelerate launch --config_file recipes/accelerate_configs/cpu.yaml recipes/train.py --config recipes/demo/full.yaml
+
+# All three methods on the demo dataset, then a Table-3 style comparison.
+demo-compare: install
+	test -d $(DEMO_DIR)/eight_emotions || $(MAKE) demo
+	for m in full qkv classifier; do \
+		$(BIN)/accelerate launch --config_file recipes/accelerate_configs/cpu.yaml recipes/train.py --config recipes/demo/$$m.yaml || exit 1; \
+	done
+	$(BIN)/python recipes/evaluate.py compare outputs/demo outputs/demo-qkv outputs/demo-classifier --output outputs/demo-comparison.md
+
+test: install
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: install
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -m slow -q
+
+quality: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+style: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+benchmark: install
+	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-json=benchmarks/results/cpu.json -p no:cacheprovider
+	$(BIN)/python benchmarks/report.py benchmarks/results/cpu.json --output benchmarks/results/cpu.md
+
+benchmark-smoke: install
+	HF_SER_BENCH_SMOKE=1 $(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-disable-gc -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -1,0 +1,151 @@
+"""What every scanner shares: the Utterance record, the skipped report, a recursive case-insensitive file walk."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "CorpusError",
+    "ScanResult",
+    "Skipped",
+    "UnparseableName",
+    "Utterance",
+    "scan_tree",
+]
+
+logger = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS = (".wav", ".flac")
+# Folders that zips and tools leave behind; never part of a corpus.
+_IGNORED_DIRS = {"__macosx", ".git", ".ipynb_checkpoints", ".trash"}
+_LFS_MAGIC = b"version https://git-lfs.github.com/spec"
+
+
+class CorpusError(ValueError):
+    """A corpus folder that cannot be used at all (missing, empty, only Git LFS pointers)."""
+
+
+class UnparseableName(ValueError):
+    """A file name that does not follow the corpus's grammar; the message says which part is wrong."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    corpus: str
+    emotion: str
+    speaker: str
+    gender: str
+    text: str | None
+    intensity: str | None
+    path: str  # absolute
+    file: str  # relative to the corpus root, POSIX separators
+    key: str  # identity inside the corpus: two files with one key are the same recording
+
+
+@dataclass(frozen=True)
+class Skipped:
+    corpus: str
+    file: str
+    reason: str
+
+
+@dataclass
+class ScanResult:
+    corpus: str
+    root: str
+    utterances: list[Utterance] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    ignored_non_audio: int = 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for u in self.utterances:
+            out[u.emotion] = out.get(u.emotion, 0) + 1
+        return out
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    # Sorted walk: results (and which of two duplicates is kept) must not depend on the file system's order.
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d.lower() not in _IGNORED_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            yield Path(dirpath) / name
+
+
+def _is_lfs_pointer(path: Path, size: int) -> bool:
+    if size > 1024:  # pointers are ~130 bytes; real audio never this small, so no read for normal files
+        return False
+    with open(path, "rb") as fh:
+        return fh.read(len(_LFS_MAGIC)) == _LFS_MAGIC
+
+
+def scan_tree(
+    corpus: str,
+    root: str | os.PathLike,
+    parse: Callable[[Path, Path], Utterance],
+    *,
+    display_name: str,
+) -> ScanResult:
+    """Walk ``root``, parse every audio file name with ``parse(path, root)`` and de-duplicate by ``Utterance.key``.
+
+    Names that do not parse, song/video files, Git LFS pointers, empty files and second copies of a recording
+    are put in ``ScanResult.skipped`` with the reason; files that are not audio are only counted.
+    """
+    root_path = Path(root).expanduser()
+    if not root_path.exists():
+        raise CorpusError(f"{display_name}: folder not found: {root_path}")
+    if not root_path.is_dir():
+        raise CorpusError(f"{display_name}: not a folder: {root_path}")
+    root_path = root_path.resolve()
+    result = ScanResult(corpus=corpus, root=str(root_path))
+    seen: dict[str, Utterance] = {}
+    n_audio = n_lfs = 0
+    for path in _walk(root_path):
+        rel = path.relative_to(root_path).as_posix()
+        if path.name.startswith("._"):  # AppleDouble metadata next to every file of a zip made on a Mac
+            result.ignored_non_audio += 1
+            continue
+        if path.suffix.lower() not in AUDIO_EXTENSIONS:
+            result.ignored_non_audio += 1
+            continue
+        n_audio += 1
+        size = path.stat().st_size
+        if size == 0:
+            result.skipped.append(Skipped(corpus, rel, "empty file (0 bytes)"))
+            continue
+        if _is_lfs_pointer(path, size):
+            n_lfs += 1
+            result.skipped.append(Skipped(corpus, rel, "Git LFS pointer, not audio"))
+            continue
+        try:
+            utt = parse(path, root_path)
+        except UnparseableName as err:
+            result.skipped.append(Skipped(corpus, rel, str(err)))
+            continue
+        first = seen.get(utt.key)
+        if first is not None:
+            result.skipped.append(Skipped(corpus, rel, f"duplicate of {first.file}"))
+            continue
+        seen[utt.key] = utt
+        result.utterances.append(utt)
+    if n_audio and n_lfs == n_audio:
+        raise CorpusError(
+            f"{display_name}: {root_path} holds {n_lfs} Git LFS pointer files, not audio (a clone or zip of the "
+            "Git repository without LFS). Run `git lfs pull` in the clone, or download the corpus's audio release."
+        )
+    if not result.utterances:
+        what = f"{n_audio} audio files, none with a {display_name} file name" if n_audio else "no audio files"
+        raise CorpusError(f"{display_name}: no recognisable files in {root_path} ({what}).")
+    logger.info(
+        "%s: %d utterances, %d skipped, %d non-audio files ignored",
+        display_name,
+        len(result.utterances),
+        len(result.skipped),
+        result.ignored_non_audio,
+    )
+    return result

@@ -1,0 +1,188 @@
+"""The dataset card (README.md) of a built eight-emotion folder, via huggingface_hub.DatasetCard."""
+
+from __future__ import annotations
+
+import platform
+from collections import Counter
+
+from hf_ser.labels import CORPORA, CORPUS_LICENSES, EMOTIONS
+
+__all__ = ["render_dataset_card"]
+
+# Table 2 of the paper: files per emotion and corpus in the complete corpora.
+PAPER_TABLE_2 = {
+    "crema_d": {"angry": 1271, "disgust": 1271, "fear": 1271, "happy": 1271, "neutral": 1087, "sad": 1271},
+    "ravdess": {e: (96 if e == "neutral" else 192) for e in EMOTIONS},
+    "savee": {e: (120 if e == "neutral" else 60) for e in EMOTIONS if e != "calm"},
+    "tess": {e: 400 for e in EMOTIONS if e != "calm"},
+}
+
+TEMPLATE = """---
+{{ card_data }}
+---
+
+# Eight-emotion speech corpus (RAVDESS + CREMA-D + TESS + SAVEE)
+
+Acted English speech labelled with eight emotions ({{ emotions | join(", ") }}), merged from
+{{ corpus_names | join(", ") }} by [hf-ser](https://github.com/hf-ser/hf-ser). Audio is decoded once, checked
+(unreadable, empty and silent files are dropped), downmixed to mono and resampled to 16 kHz, so training never
+resamples. Labels, speakers, gender, text and intensity come from the corpora's file-name grammars; a file whose
+name does not parse is never guessed but listed in `skipped.csv`.
+
+```python
+from datasets import load_dataset
+
+ds = load_dataset("{{ load_path }}", "speaker")  # or "random" (the paper's protocol)
+```
+
+## Protocols
+
+| config | how | use it for |
+| --- | --- | --- |
+| `random` (default) | stratified by emotion x corpus, seed {{ seed }}: test {{ test_size }}, validation {{ validation_size }} | comparing with the paper and with peers, who mostly split at random |
+| `speaker` | no speaker in two splits; speakers of each corpus x gender spread over the splits by file share | honest generalisation to new voices |
+
+The random protocol puts the same speaker in train and test: TESS has only two speakers, so its random-split
+scores near 100% say little. With the speaker protocol a corpus with very few speakers (TESS: 2, SAVEE: 4) can
+be missing from a split. Report per-corpus results.
+
+## Counts
+
+Rows: {{ n_total }} clips, {{ total_hours }} h of audio.
+
+{% for protocol, table in split_tables.items() %}
+### `{{ protocol }}`
+
+{{ table }}
+{% endfor %}
+
+## From the corpora to these counts
+
+Files found by the scanners compared with Table 2 of the paper (complete corpora), then what the build dropped:
+
+{{ scanned_table }}
+
+{{ skipped_table }}
+
+Every skipped file is listed with its reason in `skipped.csv` (corpus, file relative to the corpus root, stage,
+reason). Byte-identical audio under two labels is dropped in every copy: which label is right is unknowable.
+
+## Columns
+
+| column | type | content |
+| --- | --- | --- |
+| `audio` | Audio (16 kHz mono) | the clip |
+| `label` | ClassLabel | one of {{ emotions | join(", ") }} |
+| `corpus` | ClassLabel | one of {{ all_corpora | join(", ") }} |
+| `speaker` | string | corpus-prefixed speaker id, e.g. `crema_d_1001` |
+| `gender` | string | `female` / `male` |
+| `text` | string | the sentence or word spoken (null for SAVEE) |
+| `intensity` | string | the corpus's intensity level, or null |
+| `file` | string | path of the source file relative to its corpus root |
+| `duration` | float32 | seconds |
+| `original_sampling_rate` | int32 | the source file's rate before resampling |
+
+## Licences and citations
+
+A merged copy is at best non-commercial, and TESS forbids derivatives: keep pushed copies **private**.
+
+| corpus | licence | source | citation |
+| --- | --- | --- | --- |
+{% for c in licences %}| {{ c.name }} | {{ c.license }} | {{ c.homepage }} | {{ c.citation }} |
+{% endfor %}
+
+## How it was built
+
+```
+{{ command }}
+```
+
+hf-ser {{ versions.hf_ser }}, datasets {{ versions.datasets }}, Python {{ versions.python }}.
+"""
+
+
+def _count_table(counter: dict[str, Counter]) -> str:
+    """Table-2 style: emotion x corpus rows, one column per split."""
+    splits = list(counter)
+    lines = ["| emotion | corpus | " + " | ".join(splits) + " | total |", "| --- | --- |" + " ---: |" * (len(splits) + 1)]
+    totals = Counter()
+    for e in EMOTIONS:
+        for c in CORPORA:
+            row = [counter[s].get((c, e), 0) for s in splits]
+            if sum(row):
+                lines.append(f"| {e} | {c} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
+                for s, n in zip(splits, row, strict=True):
+                    totals[s] += n
+    lines.append("| **all** | | " + " | ".join(str(totals[s]) for s in splits) + f" | {sum(totals.values())} |")
+    return "\n".join(lines)
+
+
+def _scanned_table(report) -> str:
+    lines = ["| corpus | emotion | Table 2 | found | in the dataset |", "| --- | --- | ---: | ---: | ---: |"]
+    for c in CORPORA:
+        if c not in report.scanned:
+            continue
+        for e in EMOTIONS:
+            paper = PAPER_TABLE_2[c].get(e, 0)
+            found = report.scanned[c].get(e, 0)
+            final = report.final.get(c, {}).get(e, 0)
+            if paper or found:
+                lines.append(f"| {c} | {e} | {paper} | {found} | {final} |")
+    return "\n".join(lines)
+
+
+def _skipped_table(report) -> str:
+    if not report.skipped:
+        return "No file was skipped."
+    lines = ["| corpus | reason | files |", "| --- | --- | ---: |"]
+    for (corpus, reason), n in sorted(report.skipped_by_reason().items()):
+        lines.append(f"| {corpus} | {reason} | {n} |")
+    return "\n".join(lines)
+
+
+def render_dataset_card(cfg, report, split_tables, features, *, command: str | None = None):
+    import datasets
+    from datasets import DatasetInfo
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    import hf_ser
+
+    present = [c for c in CORPORA if c in report.final]
+    card_data = DatasetCardData(
+        pretty_name="Eight-emotion speech (RAVDESS + CREMA-D + TESS + SAVEE)",
+        language=["en"],
+        license="other",
+        task_categories=["audio-classification"],
+        tags=["speech-emotion-recognition", "hf-ser", *present],
+        size_categories=["10K<n<100K" if sum(map(sum, (d.values() for d in report.final.values()))) >= 10_000 else "1K<n<10K"],
+    )
+    card_data.configs = [
+        {
+            "config_name": p,
+            **({"default": True} if p == "random" else {}),
+            "data_files": [{"split": s, "path": f"{p}/{s}-*.parquet"} for s in ("train", "validation", "test")],
+        }
+        for p in split_tables
+    ]
+    DatasetInfosDict({p: DatasetInfo(features=features) for p in split_tables}).to_dataset_card_data(card_data)
+    n_total = sum(sum(d.values()) for d in report.final.values())
+    return DatasetCard.from_template(
+        card_data,
+        template_str=TEMPLATE,
+        emotions=EMOTIONS,
+        all_corpora=CORPORA,
+        corpus_names=[CORPUS_LICENSES[c]["name"] for c in present],
+        load_path="hf_ser/eight_emotions",
+        seed=cfg.seed,
+        test_size=cfg.test_size,
+        validation_size=cfg.validation_size,
+        n_total=n_total,
+        total_hours=f"{report.total_hours:.2f}",
+        split_tables={p: _count_table(t) for p, t in split_tables.items()},
+        scanned_table=_scanned_table(report),
+        skipped_table=_skipped_table(report),
+        licences=[CORPUS_LICENSES[c] for c in present],
+        command=command or "hf_ser.data.build_eight_emotions(...)",
+        versions={"hf_ser": hf_ser.__version__, "datasets": datasets.__version__, "python": platform.python_version()},
+    )
