@@ -1,0 +1,111 @@
+"""What people read: confusion matrices (PNG + Table-4 Markdown), Table-3 comparisons, results.json."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "comparison_markdown",
+    "confusion_markdown",
+    "load_results",
+    "plot_confusion_matrix",
+    "write_json",
+]
+
+
+def _abbrev(names: Sequence[str]) -> list[str]:
+    return [n[:3] for n in names]
+
+
+def confusion_markdown(percent: Sequence[Sequence[float]], labels: Sequence[str], *, abbreviate: bool = True) -> str:
+    """Row-normalised confusion matrix in the paper's Table 4 layout (``label | ang | cal | ...``, 2 decimals)."""
+    heads = _abbrev(labels) if abbreviate else list(labels)
+    lines = ["| label | " + " | ".join(heads) + " |", "| --- |" + " ---: |" * len(heads)]
+    for name, row in zip(heads, percent, strict=True):
+        cells = ["n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}" for v in row]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_confusion_matrix(
+    percent: Sequence[Sequence[float]], labels: Sequence[str], path: str | os.PathLike, *, title: str = ""
+) -> Path:
+    """Row-normalised confusion matrix as a PNG: labelled axes, percent in every cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = np.array(percent, dtype=float)
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * n, 0.8 + 0.75 * n), dpi=120)
+    im = ax.imshow(np.nan_to_num(m, nan=0.0), cmap="Blues", vmin=0, vmax=100)
+    ax.set_xticks(range(n), labels, rotation=45, ha="right")
+    ax.set_yticks(range(n), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(n):
+        for j in range(n):
+            v = m[i, j]
+            text = "n/a" if math.isnan(v) else f"{v:.1f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if v > 55 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="% of true class")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def write_json(obj: dict, path: str | os.PathLike) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # NaN is not JSON: undefined per-class values are written as null.
+    out.write_text(json.dumps(_nan_to_none(obj), indent=2, sort_keys=False) + "\n")
+    return out
+
+
+def _nan_to_none(x):
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _nan_to_none(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_nan_to_none(v) for v in x]
+    return x
+
+
+def load_results(path: str | os.PathLike) -> dict:
+    """results.json of a run (a run folder or the file itself)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    if not p.is_file():
+        raise FileNotFoundError(f"no results.json at {path}")
+    return json.loads(p.read_text())
+
+
+def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:
+    """Table-3 style comparison of several runs' results.json (F1, EER, accuracy as the paper, plus UAR etc.)."""
+    head = "| model | method | protocol | F1 (macro) | EER | accuracy (%) | UAR | EER (micro) | trainable params |"
+    lines = [head, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in runs:
+        m = r.get(split) or {}
+        if not m:
+            raise ValueError(f"run {r.get('output_dir', '?')} has no {split!r} results")
+        params = r.get("params", {})
+        lines.append(
+            f"| {r.get('model', '?')} | {r.get('method', '?')} | {r.get('protocol', '?')} | {m['f1_macro']:.4f} | "
+            f"{m['eer']:.4f} | {100 * m['accuracy']:.2f} | {m['uar']:.4f} | {m['eer_micro']:.4f} | "
+            f"{params.get('trainable', 0):,} / {params.get('total', 0):,} |"
+        )
+    return "\n".join(lines)
