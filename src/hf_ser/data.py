@@ -28,6 +28,7 @@ __all__ = [
     "BuildReport",
     "build_eight_emotions",
     "dataset_features",
+    "load_eight_emotions",
     "random_split",
     "speaker_disjoint_split",
 ]
@@ -105,24 +106,58 @@ def dataset_features():
     )
 
 
+def load_eight_emotions(path: str, protocol: str = "random"):
+    """``load_dataset`` of a built folder (or Hub id) for one protocol.
+
+    For a local folder the Parquet files are passed explicitly: datasets keys its Arrow cache of a folder's
+    README-declared configs by folder name and config only, so a rebuilt folder (or another folder of the same
+    name) would otherwise load stale cached data. Explicit data files put their paths and mtimes in the key.
+    """
+    from datasets import load_dataset
+
+    local = Path(path).expanduser()
+    if not local.is_dir():
+        return load_dataset(path, protocol)
+    folder = local / protocol
+    if not folder.is_dir():
+        available = sorted(p.name for p in local.iterdir() if p.is_dir() and not p.name.startswith("."))
+        raise ValueError(f"{path} has no {protocol!r} config (folders: {available})")
+    data_files = {s: sorted(str(f) for f in folder.glob(f"{s}-*.parquet")) for s in SPLITS}
+    return load_dataset("parquet", data_files={s: f for s, f in data_files.items() if f})
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Splits: pure functions of the metadata and a seed.
 # ----------------------------------------------------------------------------------------------------------------
+def _largest_remainder(sizes: dict[str, int], share: float) -> dict[str, int]:
+    """Integer quotas per stratum summing to round(total * share), each within floor/ceil of its exact share."""
+    exact = {k: n * share for k, n in sizes.items()}
+    quota = {k: int(np.floor(v)) for k, v in exact.items()}
+    missing = round(sum(sizes.values()) * share) - sum(quota.values())
+    for k in sorted(exact, key=lambda k: (quota[k] - exact[k], k))[: max(0, missing)]:
+        quota[k] += 1
+    return quota
+
+
 def random_split(
     strata: Sequence[str], *, test_size: float, validation_size: float, seed: int
 ) -> dict[str, list[int]]:
-    """Stratified split: within each stratum (emotion x corpus) the same fractions go to test and validation."""
+    """Stratified split: every stratum (emotion x corpus) gives test and validation its share of files (rounded by
+    largest remainder, so the split sizes are exact overall and small corpora still reach every split)."""
     rng = np.random.default_rng(seed)
     by_stratum: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(strata):
         by_stratum[s].append(i)
+    sizes = {s: len(v) for s, v in by_stratum.items()}
+    n_test = _largest_remainder(sizes, test_size)
+    n_val = _largest_remainder({s: sizes[s] - n_test[s] for s in sizes}, validation_size / (1 - test_size))
     out: dict[str, list[int]] = {s: [] for s in SPLITS}
     for s in sorted(by_stratum):
         idx = rng.permutation(by_stratum[s])
-        n_test, n_val = round(len(idx) * test_size), round(len(idx) * validation_size)
-        out["test"].extend(idx[:n_test].tolist())
-        out["validation"].extend(idx[n_test : n_test + n_val].tolist())
-        out["train"].extend(idx[n_test + n_val :].tolist())
+        out["test"].extend(idx[: n_test[s]].tolist())
+        out["validation"].extend(idx[n_test[s] : n_test[s] + n_val[s]].tolist())
+        out["train"].extend(idx[n_test[s] + n_val[s] :].tolist())
+    _check_non_empty(out, "random")
     return {k: sorted(v) for k, v in out.items()}
 
 
@@ -131,14 +166,19 @@ def speaker_disjoint_split(
 ) -> dict[str, list[int]]:
     """No speaker in two splits. Within each group (corpus x gender) speakers go, largest first, to the split
     furthest below its share of that group's files, so each corpus and gender is spread as evenly as its speaker
-    count allows (TESS's two speakers: one in train, one in test)."""
+    count allows (TESS's two speakers: one in train, one in test). A split left with no speaker at all takes the
+    smallest speaker of the split with the most."""
     rng = np.random.default_rng(seed)
     share = {"train": 1 - test_size - validation_size, "validation": validation_size, "test": test_size}
     preference = {"test": 0, "validation": 1, "train": 2}  # ties go to the smaller splits
     files_of: dict[str, Counter] = defaultdict(Counter)
     for spk, grp in zip(speakers, groups, strict=True):
         files_of[grp][spk] += 1
+    n_speakers = sum(len(c) for c in files_of.values())
+    if n_speakers < len(SPLITS):
+        raise BuildError(f"the speaker protocol needs at least {len(SPLITS)} speakers; the corpora have {n_speakers}")
     split_of: dict[str, str] = {}
+    size_of: dict[str, int] = {}
     for grp in sorted(files_of):
         counts = files_of[grp]
         order = [str(s) for s in rng.permutation(sorted(counts))]
@@ -148,11 +188,25 @@ def speaker_disjoint_split(
         for spk in order:
             target = max(share, key=lambda s: (share[s] * total - got[s], -preference[s]))
             split_of[spk] = target
+            size_of[spk] = counts[spk]
             got[target] += counts[spk]
+    for split in ("test", "validation"):
+        if split not in split_of.values():
+            donors = Counter(split_of.values())
+            donor = max(donors, key=lambda s: (donors[s], -preference[s]))
+            smallest = min((s for s in split_of if split_of[s] == donor), key=lambda s: (size_of[s], s))
+            split_of[smallest] = split
     out: dict[str, list[int]] = {s: [] for s in SPLITS}
     for i, spk in enumerate(speakers):
         out[split_of[spk]].append(i)
+    _check_non_empty(out, "speaker")
     return out
+
+
+def _check_non_empty(out: dict[str, list[int]], protocol: str) -> None:
+    empty = [s for s in SPLITS if not out[s]]
+    if empty:
+        raise BuildError(f"the {protocol} protocol leaves split(s) {empty} empty: the corpora are too small")
 
 
 # ----------------------------------------------------------------------------------------------------------------

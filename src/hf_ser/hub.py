@@ -52,11 +52,20 @@ def check_hub_push(repo_id: str, *, what: str = "push") -> None:
         ) from err
 
 
-def upload_folder(folder: str | os.PathLike, repo_id: str, *, repo_type: str, private: bool, message: str) -> str:
+def upload_folder(
+    folder: str | os.PathLike,
+    repo_id: str,
+    *,
+    repo_type: str,
+    private: bool,
+    message: str,
+    ignore_patterns: list[str] | None = None,
+) -> str:
     """Create the repo (private unless asked) and upload ``folder`` as one commit; returns the repo URL."""
     from huggingface_hub import HfApi
 
     api = HfApi()
     url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-    api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, commit_message=message)
+    api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, commit_message=message,
+                      ignore_patterns=ignore_patterns)
     return str(url)

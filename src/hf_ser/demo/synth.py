@@ -24,21 +24,26 @@ __all__ = ["DEFAULT_VOICES", "EMOTION_PROSODY", "DemoConfig", "synthesize_demo_c
 
 logger = logging.getLogger(__name__)
 
-# The one table that makes the task learnable: how each emotion moves prosody away from the speaker's own.
+# The one table that makes the task learnable: how each emotion moves prosody and voice quality away from the
+# speaker's own.
 #   rate: % of the speaker's speed; pitch: % shift of the base pitch; range: % of normal pitch range;
-#   volume: dB; gap: extra pause between words (10 ms units).
+#   volume: dB (erased by the feature extractor's per-clip normalisation, kept for realism); gap: extra pause
+#   between words (10 ms units); tilt: spectral tilt, > 0 brighter/harsher (pre-emphasis), < 0 softer (low-pass);
+#   tremolo: depth of a 6-8 Hz amplitude wobble; breath: breath-noise level relative to the speech RMS.
+# Absolute pitch says little across voices (it is mostly the speaker's), so rate, range and voice quality carry
+# most of the signal, as in real acted speech.
 EMOTION_PROSODY: dict[str, dict[str, float]] = {
-    "neutral":  {"rate": 100, "pitch": 0,   "range": 100, "volume": 0,  "gap": 0},
-    "calm":     {"rate": 82,  "pitch": -8,  "range": 55,  "volume": -5, "gap": 3},
-    "happy":    {"rate": 112, "pitch": 22,  "range": 175, "volume": 3,  "gap": 0},
-    "sad":      {"rate": 72,  "pitch": -18, "range": 40,  "volume": -7, "gap": 5},
-    "angry":    {"rate": 118, "pitch": 8,   "range": 140, "volume": 8,  "gap": 0},
-    "fear":     {"rate": 132, "pitch": 38,  "range": 70,  "volume": -2, "gap": 1},
-    "disgust":  {"rate": 80,  "pitch": -12, "range": 125, "volume": 2,  "gap": 2},
-    "surprise": {"rate": 100, "pitch": 48,  "range": 220, "volume": 4,  "gap": 0},
+    "neutral":  {"rate": 100, "pitch": 0,   "range": 100, "volume": 0,  "gap": 0, "tilt": 0.0,  "tremolo": 0.0,  "breath": 0.0},
+    "calm":     {"rate": 82,  "pitch": -8,  "range": 55,  "volume": -5, "gap": 3, "tilt": -0.6, "tremolo": 0.0,  "breath": 0.05},
+    "happy":    {"rate": 112, "pitch": 22,  "range": 175, "volume": 3,  "gap": 0, "tilt": 0.3,  "tremolo": 0.0,  "breath": 0.0},
+    "sad":      {"rate": 72,  "pitch": -18, "range": 40,  "volume": -7, "gap": 5, "tilt": -0.8, "tremolo": 0.1,  "breath": 0.25},
+    "angry":    {"rate": 118, "pitch": 8,   "range": 140, "volume": 8,  "gap": 0, "tilt": 0.9,  "tremolo": 0.0,  "breath": 0.0},
+    "fear":     {"rate": 132, "pitch": 38,  "range": 70,  "volume": -2, "gap": 1, "tilt": 0.0,  "tremolo": 0.45, "breath": 0.1},
+    "disgust":  {"rate": 80,  "pitch": -12, "range": 125, "volume": 2,  "gap": 2, "tilt": -0.3, "tremolo": 0.25, "breath": 0.0},
+    "surprise": {"rate": 100, "pitch": 48,  "range": 220, "volume": 4,  "gap": 0, "tilt": 0.5,  "tremolo": 0.0,  "breath": 0.05},
 }  # fmt: skip
 # Per-utterance spread (standard deviations) around the table, so cells overlap and the task is not trivial.
-JITTER = {"rate": 7.0, "pitch": 7.0, "range": 18.0, "volume": 1.5}
+JITTER = {"rate": 7.0, "pitch": 7.0, "range": 18.0, "volume": 1.5, "tilt": 0.15, "tremolo": 0.06, "breath": 0.04}
 
 DEFAULT_VOICES = (
     "en-us",
@@ -132,13 +137,38 @@ def _ssml(job: _Job, rng: np.random.Generator, jitter: dict[str, float]) -> tupl
     rate = max(40.0, dev("rate", 100) * job.speaker_rate / 100)
     pitch = dev("pitch", 0) + job.speaker_pitch
     rng_pct = max(10.0, dev("range", 100))
-    volume = dev("volume", 0)
     text = job.text.replace("&", "and").replace("<", "").replace(">", "")
     ssml = (
-        f'<speak><prosody rate="{rate:.0f}%" pitch="{pitch:+.0f}%" range="{rng_pct:.0f}%" volume="{volume:+.1f}dB">'
+        f'<speak><prosody rate="{rate:.0f}%" pitch="{pitch:+.0f}%" range="{rng_pct:.0f}%">'
         f"{text}</prosody></speak>"
     )
     return ssml, int(p["gap"] * k)
+
+
+def _voice_quality(audio: np.ndarray, sr: int, job: _Job, rng: np.random.Generator, jitter: dict[str, float]):
+    """Spectral tilt, tremolo and breath noise of the emotion (scaled by the utterance's strength, jittered)."""
+    from scipy.signal import lfilter
+
+    p, k = EMOTION_PROSODY[job.emotion], job.strength
+    tilt = float(np.clip(p["tilt"] * k + rng.normal(0, jitter["tilt"]), -0.95, 0.95))
+    if tilt > 0:
+        audio = lfilter([1.0, -0.97 * tilt], [1.0], audio)
+    elif tilt < 0:
+        b = -0.9 * tilt
+        audio = lfilter([1.0 - b], [1.0, -b], audio)
+    depth = float(np.clip(p["tremolo"] * k + rng.normal(0, jitter["tremolo"]), 0.0, 0.9))
+    if depth > 0:
+        t = np.arange(len(audio)) / sr
+        audio = audio * (1 - depth / 2 + depth / 2 * np.sin(2 * np.pi * rng.uniform(6, 8) * t))
+    breath = float(np.clip(p["breath"] * k + rng.normal(0, jitter["breath"]), 0.0, 0.6))
+    rms = float(np.sqrt(np.mean(audio**2)) or 1e-4)
+    if breath > 0:
+        audio = audio + breath * rms * lfilter([1.0], [1.0, -0.6], rng.normal(size=len(audio)))
+    return (audio / max(1e-6, np.abs(audio).max()) * 0.9 * 10 ** (_volume_db(job, rng, jitter) / 20)).astype(np.float32)
+
+
+def _volume_db(job: _Job, rng: np.random.Generator, jitter: dict[str, float]) -> float:
+    return -6.0 + EMOTION_PROSODY[job.emotion]["volume"] * job.strength + rng.normal(0, jitter["volume"])
 
 
 def _render(job: _Job, jitter: dict[str, float]) -> None:
@@ -153,6 +183,7 @@ def _render(job: _Job, jitter: dict[str, float]) -> None:
     audio, sr = sf.read(io.BytesIO(proc.stdout), dtype="float32")
     if job.sampling_rate != sr:
         audio = soxr.resample(audio, sr, job.sampling_rate)
+    audio = _voice_quality(audio, job.sampling_rate, job, rng, jitter)
     # A little room noise and lead-in silence, as in real recordings.
     lead = np.zeros(int(rng.uniform(0.05, 0.3) * job.sampling_rate), dtype=np.float32)
     audio = np.concatenate([lead, audio, lead[: len(lead) // 2]])

@@ -63,9 +63,9 @@ def _as_references(references, n: int, num_classes: int | None = None) -> np.nda
 def roc_points(scores, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(FAR, FRR, thresholds) at +inf and at every distinct score, highest threshold first."""
     s = _as_scores(scores)
-    y = np.asarray(labels).astype(bool)
-    if s.ndim != 1 or y.shape != s.shape:
-        raise ValueError(f"binary scores and labels must be 1-D and of one length, got {s.shape} and {y.shape}")
+    if s.ndim != 1:
+        raise ValueError(f"binary scores must be 1-D, got shape {s.shape}")
+    y = _as_references(labels, len(s)).astype(bool)
     n_pos = int(y.sum())
     n_neg = len(y) - n_pos
     if n_pos == 0 or n_neg == 0:

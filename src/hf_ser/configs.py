@@ -1,0 +1,152 @@
+"""Arguments of the recipes and the one parser: ``--config x.yaml`` gives defaults, flags override, unknown keys fail."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from transformers import HfArgumentParser, TrainingArguments
+
+__all__ = ["ConfigError", "DataArguments", "ModelArguments", "SERTrainingArguments", "parse_recipe_args", "METHODS"]
+
+METHODS = ("none", "qkv", "classifier", "all-linear")
+
+
+class ConfigError(ValueError):
+    """A config file or flag that cannot be used; the message names it."""
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str = field(
+        default="superb/hubert-large-superb-er",
+        metadata={
+            "help": "Hub id or local folder of an audio-classification checkpoint (HuBERT, wav2vec2, WavLM), or "
+            "'hf-ser/tiny-hubert' for the small in-code HuBERT used by the demo and tests."
+        },
+    )
+    peft: Literal["none", "qkv", "classifier", "all-linear"] = field(
+        default="none",
+        metadata={
+            "help": "Fine-tuning method: none (full fine-tuning), qkv (LoRA on q/k/v + trained head), classifier "
+            "(head only, backbone frozen with no backward pass), all-linear (LoRA on every encoder linear)."
+        },
+    )
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA branch."})
+    freeze_feature_encoder: bool = field(
+        default=False, metadata={"help": "Also freeze the convolutional feature encoder in full fine-tuning."}
+    )
+    tiny_hidden_size: int = field(default=96, metadata={"help": "hf-ser/tiny-hubert only: hidden size."})
+    tiny_num_layers: int = field(default=3, metadata={"help": "hf-ser/tiny-hubert only: transformer layers."})
+
+
+@dataclass
+class DataArguments:
+    dataset: str = field(
+        default="hf_ser/eight_emotions",
+        metadata={"help": "Folder written by dataset_scripts/eight_emotions.py, or its Hub id."},
+    )
+    protocol: Literal["random", "speaker"] = field(
+        default="random", metadata={"help": "Dataset config: random (the paper's split) or speaker (disjoint)."}
+    )
+    max_duration: float = field(
+        default=6.0, metadata={"help": "Training clips longer than this (seconds) are randomly cropped to it."}
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training rows."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N rows of val/test."})
+    pitch_shift_p: float = field(default=0.0, metadata={"help": "Probability of a pitch shift (train only)."})
+    pitch_shift_semitones: float = field(default=2.0, metadata={"help": "Pitch shift range, +/- semitones."})
+    time_stretch_p: float = field(default=0.0, metadata={"help": "Probability of a time stretch (train only)."})
+    time_stretch_min: float = field(default=0.9, metadata={"help": "Slowest time-stretch rate."})
+    time_stretch_max: float = field(default=1.1, metadata={"help": "Fastest time-stretch rate."})
+    noise_p: float = field(default=0.0, metadata={"help": "Probability of Gaussian noise (train only)."})
+    noise_min_snr_db: float = field(default=15.0, metadata={"help": "Lowest SNR of the added noise."})
+    noise_max_snr_db: float = field(default=40.0, metadata={"help": "Highest SNR of the added noise."})
+    pad_to_max_length: bool = field(
+        default=False,
+        metadata={"help": "Pad every batch to max_duration (the transformers example's way) instead of dynamically."},
+    )
+
+
+@dataclass
+class SERTrainingArguments(TrainingArguments):
+    """TrainingArguments with SER defaults: evaluate and save each epoch, keep the best model by macro F1."""
+
+    output_dir: str | None = field(default=None, metadata={"help": "Where the model, results and card go."})
+    eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate on the validation split."})
+    save_strategy: str = field(default="epoch", metadata={"help": "When to save a checkpoint."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept (the best is always kept)."})
+    load_best_model_at_end: bool = field(default=True, metadata={"help": "Reload the best checkpoint at the end."})
+    metric_for_best_model: str | None = field(default="f1_macro", metadata={"help": "Validation metric to select on."})
+    greater_is_better: bool | None = field(default=None, metadata={"help": "Derived from the metric when unset."})
+    train_sampling_strategy: str = field(
+        default="group_by_length", metadata={"help": "group_by_length batches clips of similar duration."}
+    )
+    remove_unused_columns: bool = field(default=False, metadata={"help": "Kept False: the audio transform needs them."})
+    logging_steps: float = field(default=10, metadata={"help": "Log every N steps."})
+    report_to: None | str | list[str] = field(
+        default="auto", metadata={"help": "'auto': TensorBoard when it is installed, else none."}
+    )
+    model_card_template: str | None = field(
+        default=None, metadata={"help": "Jinja template of the model card (default: the repository's model_card.md)."}
+    )
+
+    def __post_init__(self):
+        if self.output_dir is None:
+            raise ConfigError("--output_dir is required (in the YAML or as a flag)")
+        if self.report_to == "auto":
+            try:
+                import tensorboard  # noqa: F401
+
+                self.report_to = ["tensorboard"]
+            except ImportError:
+                self.report_to = "none"
+        if self.greater_is_better is None and self.metric_for_best_model:
+            self.greater_is_better = not self.metric_for_best_model.removeprefix("eval_").startswith(("eer", "loss"))
+        super().__post_init__()
+
+
+def _all_fields() -> dict[str, type]:
+    out = {}
+    for cls in (ModelArguments, DataArguments, SERTrainingArguments):
+        for f in dataclasses.fields(cls):
+            if f.init:
+                out[f.name] = cls
+    return out
+
+
+def parse_recipe_args(argv: list[str] | None = None):
+    """(ModelArguments, DataArguments, SERTrainingArguments, config_dict) from ``--config`` YAML + flags."""
+    import yaml
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    known, rest = pre.parse_known_args(argv)
+    defaults: dict = {}
+    if known.config:
+        path = Path(known.config)
+        if not path.is_file():
+            raise ConfigError(f"--config {path}: file not found")
+        try:
+            defaults = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--config {path}: not valid YAML ({err})") from err
+        if not isinstance(defaults, dict):
+            raise ConfigError(f"--config {path}: expected a mapping of argument names to values")
+        fields = _all_fields()
+        unknown = sorted(set(defaults) - set(fields))
+        if unknown:
+            raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)} (see `recipes/train.py --help`)")
+    parser = HfArgumentParser((ModelArguments, DataArguments, SERTrainingArguments))
+    parser.add_argument("--config", help="YAML file whose keys are any of the flags below; flags override it")
+    parser.set_defaults(**defaults)
+    # argparse's own errors (unknown flag, bad choice) exit 2 with the flag named, as a CLI should.
+    model_args, data_args, training_args, _ = parser.parse_args_into_dataclasses(args=rest + (["--config", known.config] if known.config else []))
+    return model_args, data_args, training_args, {**defaults, "_argv": argv}
