@@ -93,6 +93,9 @@ class SERTrainingArguments(TrainingArguments):
     report_to: None | str | list[str] = field(
         default="auto", metadata={"help": "'auto': TensorBoard when it is installed, else none."}
     )
+    dataloader_pin_memory: bool | None = field(
+        default=None, metadata={"help": "Pin host memory for GPU transfers (default: only when CUDA is available)."}
+    )
     model_card_template: str | None = field(
         default=None, metadata={"help": "Jinja template of the model card (default: the repository's model_card.md)."}
     )
@@ -100,6 +103,10 @@ class SERTrainingArguments(TrainingArguments):
     def __post_init__(self):
         if self.output_dir is None:
             raise ConfigError("--output_dir is required (in the YAML or as a flag)")
+        if self.dataloader_pin_memory is None:
+            import torch
+
+            self.dataloader_pin_memory = torch.cuda.is_available()
         if self.report_to == "auto":
             try:
                 import tensorboard  # noqa: F401

@@ -92,7 +92,7 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
     try:
         config = AutoConfig.from_pretrained(name_or_path)
         feature_extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
-    except OSError as err:
+    except (OSError, ValueError) as err:
         if is_local:
             raise ModelLoadError(f"--model_name_or_path {name_or_path}: not a transformers checkpoint ({err})") from err
         raise ModelLoadError(

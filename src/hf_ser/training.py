@@ -29,6 +29,7 @@ __all__ = [
     "make_trainer",
     "load_ser_dataset",
     "peak_memory_mb",
+    "score_checkpoint",
     "predict_and_score",
     "train",
 ]
@@ -353,3 +354,43 @@ def _command_line() -> str:
     import shlex
 
     return shlex.join([Path(sys.argv[0]).name if sys.argv else "train.py", *sys.argv[1:]])
+
+
+def score_checkpoint(
+    model: str, dataset: str, protocol: str, split: str, output_dir: str, *, batch_size: int = 16
+) -> dict:
+    """Score any saved checkpoint (local folder or Hub id) on one split; writes results.json + confusion_matrix.png."""
+    import tempfile
+
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification, TrainingArguments
+
+    from hf_ser.hub import looks_like_hub_id
+    from hf_ser.modeling import ModelLoadError
+    from hf_ser.reporting import plot_confusion_matrix, write_json
+
+    dd = load_ser_dataset(dataset, protocol, splits=(split,))
+    try:
+        net = AutoModelForAudioClassification.from_pretrained(model)
+        fe = AutoFeatureExtractor.from_pretrained(model)
+    except (OSError, ValueError) as err:
+        hint = f" On a connected machine run `hf download {model} --local-dir DIR`." if looks_like_hub_id(model) else ""
+        raise ModelLoadError(f"--model {model}: cannot load a checkpoint ({type(err).__name__}).{hint}") from err
+    labels = [net.config.id2label[i] for i in range(net.config.num_labels)]
+    if labels != list(EMOTIONS):
+        raise ModelLoadError(f"--model {model}: its labels {labels} are not hf-ser's eight emotions {list(EMOTIONS)}")
+    raw = dd[split]
+    if "duration" in raw.column_names:
+        raw = raw.sort("duration")
+    with tempfile.TemporaryDirectory() as tmp:
+        args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch_size, report_to="none")
+        trainer = make_trainer(model=net, args=args, data_collator=AudioCollator(fe), processing_class=fe)
+        result = predict_and_score(trainer, raw)
+    results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
+               split: result, "versions": _versions(), "output_dir": str(output_dir)}  # fmt: skip
+    if split != "test":
+        results["test"] = result  # compare tables read 'test' by default; say which split it really is above
+    out = Path(output_dir)
+    write_json(results, out / "results.json")
+    plot_confusion_matrix(result["confusion_matrix_percent"], EMOTIONS, out / "confusion_matrix.png",
+                          title=f"{Path(model).name} on {protocol}/{split}")  # fmt: skip
+    return results

@@ -1,0 +1,134 @@
+"""What every benchmark shares: architectures, run info, peak-memory measurement, the smoke switch."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SMOKE = os.environ.get("HF_SER_BENCH_SMOKE") == "1"  # tiny configs, one round: keeps the benchmarks from rotting
+HAS_CUDA = torch.cuda.is_available()
+REPO = Path(__file__).resolve().parents[1]
+
+# Dense bf16 peak of the accelerators we report on (vendor datasheets), for FLOP utilisation.
+PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "L40": 181.0, "A100": 312.0}
+
+
+def hubert_config(arch: str):
+    """Real hubert-base / hubert-large shapes (random init costs exactly what trained weights do)."""
+    from transformers import HubertConfig
+
+    from hf_ser.labels import ID2LABEL, LABEL2ID
+    from hf_ser.modeling import tiny_hubert_config
+
+    common = dict(num_labels=8, id2label=dict(ID2LABEL), label2id=dict(LABEL2ID))
+    if SMOKE or arch == "tiny":
+        return tiny_hubert_config(hidden_size=32, num_layers=1)
+    if arch == "hubert-base":  # facebook/hubert-base-ls960
+        return HubertConfig(**common, classifier_proj_size=256)
+    if arch == "hubert-large":  # superb/hubert-large-superb-er / facebook/hubert-large-ll60k
+        return HubertConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+                            feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True,
+                            classifier_proj_size=256, **common)  # fmt: skip
+    raise ValueError(arch)
+
+
+def build_model(arch: str, method: str = "none", device: str = "cpu", dtype=torch.float32):
+    from transformers import HubertForSequenceClassification
+
+    from hf_ser.modeling import apply_method
+
+    torch.manual_seed(0)
+    model = HubertForSequenceClassification(hubert_config(arch))
+    model = apply_method(model, method)
+    return model.to(device=device, dtype=dtype)
+
+
+def feature_extractor(arch: str):
+    from transformers import Wav2Vec2FeatureExtractor
+
+    # hubert-base's extractor returns no attention mask; hubert-large's does (as on the Hub)
+    return Wav2Vec2FeatureExtractor(do_normalize=True, return_attention_mask=arch != "hubert-base")
+
+
+def clips(seconds: list[float], seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [(0.1 * rng.normal(size=int(s * 16_000))).astype(np.float32) for s in seconds]
+
+
+def git_sha() -> str:
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def device_name() -> str:
+    if HAS_CUDA:
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def run_info() -> dict:
+    import accelerate
+    import datasets
+    import peft
+    import transformers
+
+    return {
+        "git_sha": git_sha(),
+        "device": device_name(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "accelerate": accelerate.__version__,
+        "datasets": datasets.__version__,
+        "python": platform.python_version(),
+        "smoke": SMOKE,
+    }
+
+
+@contextmanager
+def peak_memory(device: str = "cpu"):
+    """Peak process RSS (sampled every 2 ms) or peak CUDA allocation during the block, in MiB -> out['peak_mb']."""
+    out: dict[str, float] = {}
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        yield out
+        torch.cuda.synchronize()
+        out["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        out["kind"] = "cuda_max_memory_allocated"
+        return
+    import psutil
+
+    proc = psutil.Process()
+    peak = [proc.memory_info().rss]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            time.sleep(0.002)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        t.join()
+        out["peak_mb"] = max(peak[0], proc.memory_info().rss) / 2**20
+        out["kind"] = "process_rss_peak"
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()

@@ -1,0 +1,42 @@
+"""Benchmarks: pytest-benchmark with run info in every record (`make benchmark`; smoke: `make benchmark-smoke`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+from common import HAS_CUDA, run_info  # noqa: E402
+
+_INFO = None
+
+
+@pytest.fixture
+def info(benchmark):
+    """Stamp each benchmark record with device, versions and git sha; cases add their own fields."""
+    global _INFO
+    if _INFO is None:
+        _INFO = run_info()
+    benchmark.extra_info.update(_INFO)
+    return benchmark.extra_info
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    output_json["hf_ser_run_info"] = _INFO or run_info()
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="no CUDA device: GPU cases run on a GPU machine")
+    for item in items:
+        if "cuda" in item.keywords and not HAS_CUDA:
+            item.add_marker(skip)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cuda: needs a CUDA device")

@@ -1,0 +1,149 @@
+#!/usr/bin/env python
+"""Turn a pytest-benchmark JSON of this suite into a Markdown report a person can read.
+
+    python benchmarks/report.py benchmarks/results/cpu.json --output benchmarks/results/cpu.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+# Audio in the train split of the paper's protocol: 12,162 clips at the corpora's mean durations
+# (RAVDESS 1440 x 3.7 s, CREMA-D 7442 x 2.5 s, TESS 2800 x 2.1 s, SAVEE 480 x 3.8 s), 70% of it in train.
+CORPUS_AUDIO_S = 1440 * 3.7 + 7442 * 2.5 + 2800 * 2.1 + 480 * 3.8
+TRAIN_AUDIO_S = 0.7 * CORPUS_AUDIO_S
+PAPER_HOURS = 2.0  # per method, 50 epochs, one NVIDIA L40
+
+
+def _rows(data: dict, prefix: str) -> list[dict]:
+    return [b for b in data["benchmarks"] if b["name"].startswith(prefix)]
+
+
+def _mb(x):
+    return f"{x:,.0f}" if x is not None else "n/a"
+
+
+def inference_table(data) -> list[str]:
+    rows = _rows(data, "test_inference")
+    if not rows:
+        return []
+    out = ["## Inference", "", "Median latency per call; real-time factor = latency / audio seconds (lower is faster);"
+           " peak memory = process RSS on CPU, `torch.cuda.max_memory_allocated` on GPU.", "",
+           "| arch | device | dtype | mode | clip (s) | batch | latency (ms) | RTF | peak memory (MiB) |",
+           "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for b in sorted(rows, key=lambda b: (b["extra_info"]["arch"], b["extra_info"]["device"], b["extra_info"]["dtype"],
+                                         b["extra_info"]["mode"], b["extra_info"]["clip_s"], b["extra_info"]["batch"])):  # fmt: skip
+        e = b["extra_info"]
+        out.append(f"| {e['arch']} | {e['device']} | {e['dtype']} | {e['mode']} | {e['clip_s']:g} | {e['batch']} | "
+                   f"{1000 * e['latency_median_s']:,.1f} | {e['rtf']:.3f} | {_mb(e['peak_memory_mb'])} |")  # fmt: skip
+    return out + [""]
+
+
+def training_table(data) -> list[str]:
+    rows = _rows(data, "test_train_step")
+    if not rows:
+        return []
+    out = ["## Training step", "",
+           f"One optimizer step on a batch of 2-5 s clips. Projected time of the paper's 50 epochs = 50 x "
+           f"{TRAIN_AUDIO_S / 3600:.1f} h of train-split audio / measured audio s per s (one device, no data-loading "
+           f"stalls); the paper reports ~{PAPER_HOURS:g} h per method on one L40.", "",
+           "| arch | device | dtype | method | batch | trainable / total params | step (s) | audio s / s | peak memory (MiB) | GFLOP / audio s | FLOP util. | projected 50 epochs (h) |",
+           "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for b in sorted(rows, key=lambda b: (b["extra_info"]["arch"], b["extra_info"]["device"], b["extra_info"]["method"])):
+        e = b["extra_info"]
+        util = f"{100 * e['flop_utilisation']:.1f}%" if "flop_utilisation" in e else "n/a"
+        hours = 50 * TRAIN_AUDIO_S / e["audio_s_per_s"] / 3600
+        out.append(f"| {e['arch']} | {e['device']} | {e['dtype']} | {e['method']} | {e['batch']} | "
+                   f"{e['trainable_params']:,} / {e['total_params']:,} | {e['step_median_s']:.3f} | "
+                   f"{e['audio_s_per_s']:.2f} | {_mb(e['peak_memory_mb'])} | {e['flops_per_audio_s'] / 1e9:,.1f} | "
+                   f"{util} | {hours:,.1f} |")  # fmt: skip
+    return out + [""]
+
+
+def _pair(rows, key, a, b):
+    by = {r["extra_info"][key]: r for r in rows}
+    return (by.get(a), by.get(b)) if a in by and b in by else (None, None)
+
+
+def ratio_table(data) -> list[str]:
+    out = []
+    dyn, fixed = _pair(_rows(data, "test_epoch_padding"), "padding", "length_grouped_dynamic", "fixed_max_length")
+    if dyn:
+        d, f = dyn["extra_info"], fixed["extra_info"]
+        out += ["## Side by side (same run)", "",
+                "| comparison | ours | alternative | time ratio (alternative / ours) | other |",
+                "| --- | --- | --- | ---: | --- |",
+                f"| padding ({d['arch']}, {d['clips']} corpus-like clips, batch {d['batch']}) | length-grouped dynamic: "
+                f"{d['epoch_median_s']:.2f} s/epoch | pad to fixed length: {f['epoch_median_s']:.2f} s/epoch | "
+                f"{f['epoch_median_s'] / d['epoch_median_s']:.2f}x | padded samples {f['padded_samples'] / d['padded_samples']:.2f}x "
+                f"(padding {100 * d['padding_fraction']:.0f}% vs {100 * f['padding_fraction']:.0f}%) |"]  # fmt: skip
+    ours, hf = _pair(_rows(data, "test_classifier_only"), "freezing", "hf_ser_classifier", "freeze_base_model_only")
+    if ours:
+        o, h = ours["extra_info"], hf["extra_info"]
+        if not out:
+            out += ["## Side by side (same run)", "", "| comparison | ours | alternative | time ratio (alternative / ours) | other |",
+                    "| --- | --- | --- | ---: | --- |"]  # fmt: skip
+        out.append(f"| classifier-only ({o['arch']}, batch {o['batch']}) | backbone truly frozen: {o['step_median_s']:.3f} "
+                   f"s/step | `freeze_base_model()` alone: {h['step_median_s']:.3f} s/step | "
+                   f"{h['step_median_s'] / o['step_median_s']:.2f}x | peak RSS {_mb(o['peak_memory_mb'])} vs "
+                   f"{_mb(h['peak_memory_mb'])} MiB; same {o['trainable_params']:,} trainable params |")  # fmt: skip
+    return out + [""] if out else []
+
+
+def data_table(data) -> list[str]:
+    rows = _rows(data, "test_augmentation") + _rows(data, "test_collator") + _rows(data, "test_metrics_bundle")
+    builds = _rows(data, "test_build_full_size")
+    out = []
+    if rows:
+        out += ["## Data path", "", "| step | median (ms) | throughput |", "| --- | ---: | --- |"]
+        for b in rows:
+            e, med = b["extra_info"], b["stats"]["median"]
+            thr = (f"{e['clips_per_s']:.1f} clips/s" if "clips_per_s" in e else f"{e['batches_per_s']:.1f} batches/s"
+                   if "batches_per_s" in e else f"{e['n'] / med:,.0f} samples/s ({e['n']:,} x {e['classes']})")  # fmt: skip
+            out.append(f"| {e['what']} | {1000 * med:,.1f} | {thr} |")
+        out.append("")
+    if builds:
+        base = next((b for b in builds if b["extra_info"]["num_proc"] == 1), None)
+        out += ["## Dataset build (full size: every file name of the four corpora, 0.3 s clips at native rates)", "",
+                "| --num-proc | files | seconds | files / s | speed-up |", "| ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+        for b in sorted(builds, key=lambda b: b["extra_info"]["num_proc"]):
+            e = b["extra_info"]
+            up = f"{base['stats']['median'] / b['stats']['median']:.2f}x" if base else "n/a"
+            out.append(f"| {e['num_proc']} | {e['files']:,} | {b['stats']['median']:.1f} | {e['files_per_s']:,.0f} | {up} |")
+        out.append("")
+    return out
+
+
+def render(data: dict) -> str:
+    info = data.get("hf_ser_run_info", {})
+    head = [f"# hf-ser benchmarks: {info.get('device', 'unknown device')}", "",
+            f"git {info.get('git_sha', '?')}, torch {info.get('torch', '?')}, transformers {info.get('transformers', '?')}, "
+            f"peft {info.get('peft', '?')}, Python {info.get('python', '?')}; {data.get('datetime', '')}"
+            + (" (**smoke run: tiny configs, not figures to quote**)" if info.get("smoke") else ""), ""]  # fmt: skip
+    return "\n".join(head + inference_table(data) + training_table(data) + ratio_table(data) + data_table(data))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("json", help="pytest-benchmark JSON")
+    p.add_argument("--output", help="Markdown file to write (default: print)")
+    args = p.parse_args(argv)
+    try:
+        data = json.loads(Path(args.json).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        print(f"error: cannot read {args.json}: {err}", file=sys.stderr)
+        return 2
+    md = render(data)
+    if args.output:
+        Path(args.output).write_text(md + "\n")
+        print(f"wrote {args.output}")
+    else:
+        print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+#!/usr/bin/env python
+"""Score a checkpoint on a dataset split, or compare several runs as a Table-3 style Markdown table.
+
+    python recipes/evaluate.py score --model outputs/demo --dataset data/demo/eight_emotions --protocol speaker \\
+        --split test --output_dir outputs/demo-eval
+    python recipes/evaluate.py compare outputs/demo outputs/demo-qkv outputs/demo-classifier --output table.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from hf_ser.modeling import ModelLoadError
+from hf_ser.reporting import comparison_markdown, load_results
+from hf_ser.training import DataError, score_checkpoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("score", help="score a checkpoint (local folder or Hub id) on one split")
+    s.add_argument("--model", required=True)
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--protocol", default="random", choices=["random", "speaker"])
+    s.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    s.add_argument("--output_dir", required=True)
+    s.add_argument("--batch_size", type=int, default=16)
+    c = sub.add_parser("compare", help="Table-3 style Markdown of several runs' results.json")
+    c.add_argument("runs", nargs="+", help="run folders (or results.json files)")
+    c.add_argument("--split", default="test", choices=["validation", "test"])
+    c.add_argument("--output", help="also write the table to this file")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    try:
+        if args.command == "score":
+            r = score_checkpoint(args.model, args.dataset, args.protocol, args.split, args.output_dir,
+                                 batch_size=args.batch_size)[args.split]  # fmt: skip
+            print(f"{args.model} on {args.protocol}/{args.split} ({r['num_samples']} clips): accuracy "
+                  f"{r['accuracy']:.4f}, F1 {r['f1_macro']:.4f}, UAR {r['uar']:.4f}, EER {r['eer']:.4f}\n"
+                  f"results.json and confusion_matrix.png in {args.output_dir}")  # fmt: skip
+        else:
+            table = comparison_markdown([load_results(r) for r in args.runs], split=args.split)
+            print(table)
+            if args.output:
+                Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.output).write_text(table + "\n")
+    except (DataError, ModelLoadError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
