@@ -16,10 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="folder to write ravdess/, crema_d/, tess/, savee/ into")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", type=int, default=3, help="files per speaker x emotion cell (default 3)")
+    p.add_argument("--scale", type=int, default=2, help="files per speaker x emotion cell (default 2)")
     p.add_argument("--voices", nargs="+", default=list(DEFAULT_VOICES), help="espeak-ng voices to draw speakers from")
-    p.add_argument("--ravdess-actors", type=int, default=12)
-    p.add_argument("--crema-d-actors", type=int, default=20)
+    p.add_argument("--ravdess-actors", type=int, default=24, help="RAVDESS actors to synthesise (1-24)")
+    p.add_argument("--crema-d-actors", type=int, default=40, help="CREMA-D actors to synthesise (1-91)")
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
     cfg = DemoConfig(

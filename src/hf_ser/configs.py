@@ -93,6 +93,9 @@ class SERTrainingArguments(TrainingArguments):
     report_to: None | str | list[str] = field(
         default="auto", metadata={"help": "'auto': TensorBoard when it is installed, else none."}
     )
+    bf16_if_available: bool = field(
+        default=True, metadata={"help": "Train in bf16 when the GPU supports it (Ampere or newer); fp32 otherwise."}
+    )
     dataloader_pin_memory: bool | None = field(
         default=None, metadata={"help": "Pin host memory for GPU transfers (default: only when CUDA is available)."}
     )
@@ -103,9 +106,11 @@ class SERTrainingArguments(TrainingArguments):
     def __post_init__(self):
         if self.output_dir is None:
             raise ConfigError("--output_dir is required (in the YAML or as a flag)")
-        if self.dataloader_pin_memory is None:
-            import torch
+        import torch
 
+        if self.bf16_if_available and not (self.bf16 or self.fp16) and not self.use_cpu:
+            self.bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        if self.dataloader_pin_memory is None:
             self.dataloader_pin_memory = torch.cuda.is_available()
         if self.report_to == "auto":
             try:
@@ -155,5 +160,14 @@ def parse_recipe_args(argv: list[str] | None = None):
     parser.add_argument("--config", help="YAML file whose keys are any of the flags below; flags override it")
     parser.set_defaults(**defaults)
     # argparse's own errors (unknown flag, bad choice) exit 2 with the flag named, as a CLI should.
-    model_args, data_args, training_args, _ = parser.parse_args_into_dataclasses(args=rest + (["--config", known.config] if known.config else []))
+    try:
+        model_args, data_args, training_args, _ = parser.parse_args_into_dataclasses(
+            args=rest + (["--config", known.config] if known.config else [])
+        )
+    except ValueError as err:  # unknown flags, and TrainingArguments' own validation (e.g. incompatible strategies)
+        msg = str(err).strip()
+        if "not used by the HfArgumentParser" in msg:
+            unknown = [a for a in rest if a.startswith("--") and a in msg]
+            msg = f"unknown flag(s) {' '.join(unknown) or msg} (see `recipes/train.py --help`)"
+        raise ConfigError(msg) from err
     return model_args, data_args, training_args, {**defaults, "_argv": argv}

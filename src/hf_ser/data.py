@@ -186,7 +186,8 @@ def speaker_disjoint_split(
         total = sum(counts.values())
         got = dict.fromkeys(share, 0)
         for spk in order:
-            target = max(share, key=lambda s: (share[s] * total - got[s], -preference[s]))
+            # rounded: 1 - 0.2 - 0.1 is 0.7000000000000001, and float noise must not break ties
+            target = max(share, key=lambda s: (round(share[s] * total - got[s], 6), -preference[s]))
             split_of[spk] = target
             size_of[spk] = counts[spk]
             got[target] += counts[spk]

@@ -382,7 +382,8 @@ def score_checkpoint(
     if "duration" in raw.column_names:
         raw = raw.sort("duration")
     with tempfile.TemporaryDirectory() as tmp:
-        args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch_size, report_to="none")
+        args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch_size, report_to="none",
+                                 remove_unused_columns=False, dataloader_pin_memory=torch.cuda.is_available())  # fmt: skip
         trainer = make_trainer(model=net, args=args, data_collator=AudioCollator(fe), processing_class=fe)
         result = predict_and_score(trainer, raw)
     results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,

@@ -35,12 +35,12 @@ logger = logging.getLogger(__name__)
 EMOTION_PROSODY: dict[str, dict[str, float]] = {
     "neutral":  {"rate": 100, "pitch": 0,   "range": 100, "volume": 0,  "gap": 0, "tilt": 0.0,  "tremolo": 0.0,  "breath": 0.0},
     "calm":     {"rate": 82,  "pitch": -8,  "range": 55,  "volume": -5, "gap": 3, "tilt": -0.6, "tremolo": 0.0,  "breath": 0.05},
-    "happy":    {"rate": 112, "pitch": 22,  "range": 175, "volume": 3,  "gap": 0, "tilt": 0.3,  "tremolo": 0.0,  "breath": 0.0},
+    "happy":    {"rate": 115, "pitch": 22,  "range": 165, "volume": 3,  "gap": 0, "tilt": 0.45, "tremolo": 0.0,  "breath": 0.0},
     "sad":      {"rate": 72,  "pitch": -18, "range": 40,  "volume": -7, "gap": 5, "tilt": -0.8, "tremolo": 0.1,  "breath": 0.25},
     "angry":    {"rate": 118, "pitch": 8,   "range": 140, "volume": 8,  "gap": 0, "tilt": 0.9,  "tremolo": 0.0,  "breath": 0.0},
     "fear":     {"rate": 132, "pitch": 38,  "range": 70,  "volume": -2, "gap": 1, "tilt": 0.0,  "tremolo": 0.45, "breath": 0.1},
     "disgust":  {"rate": 80,  "pitch": -12, "range": 125, "volume": 2,  "gap": 2, "tilt": -0.3, "tremolo": 0.25, "breath": 0.0},
-    "surprise": {"rate": 100, "pitch": 48,  "range": 220, "volume": 4,  "gap": 0, "tilt": 0.5,  "tremolo": 0.0,  "breath": 0.05},
+    "surprise": {"rate": 90,  "pitch": 48,  "range": 240, "volume": 4,  "gap": 2, "tilt": 0.0,  "tremolo": 0.0,  "breath": 0.15},
 }  # fmt: skip
 # Per-utterance spread (standard deviations) around the table, so cells overlap and the task is not trivial.
 JITTER = {"rate": 7.0, "pitch": 7.0, "range": 18.0, "volume": 1.5, "tilt": 0.15, "tremolo": 0.06, "breath": 0.04}
@@ -86,10 +86,11 @@ _TESS_FOLDER = {
 class DemoConfig:
     out: str
     seed: int = 0
-    scale: int = 3  # files per speaker x emotion cell
+    scale: int = 2  # files per speaker x emotion cell
     voices: tuple[str, ...] = DEFAULT_VOICES
-    ravdess_actors: int = 12
-    crema_d_actors: int = 20
+    # Many voices, few clips each: generalising to new speakers needs voice variety more than clips per voice.
+    ravdess_actors: int = 24
+    crema_d_actors: int = 40
     num_threads: int = 2
     overwrite: bool = False
     jitter: dict[str, float] = field(default_factory=lambda: dict(JITTER))
@@ -272,6 +273,10 @@ def synthesize_demo_corpora(cfg: DemoConfig) -> dict[str, int]:
         raise RuntimeError("espeak-ng is not installed: `apt-get install espeak-ng` (make install does it)")
     if cfg.scale < 1:
         raise ValueError(f"--scale must be >= 1, got {cfg.scale}")
+    if not 1 <= cfg.ravdess_actors <= 24:
+        raise ValueError(f"--ravdess-actors must be in 1-24 (RAVDESS's actors), got {cfg.ravdess_actors}")
+    if not 1 <= cfg.crema_d_actors <= 91:
+        raise ValueError(f"--crema-d-actors must be in 1-91 (CREMA-D's actors), got {cfg.crema_d_actors}")
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()):
         if not cfg.overwrite:
