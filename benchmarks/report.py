@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Turn a pytest-benchmark JSON of this suite into a Markdown report a person can read.
 
-    python benchmarks/report.py benchmarks/results/cpu.json --output benchmarks/results/cpu.md
+python benchmarks/report.py benchmarks/results/cpu.json --output benchmarks/results/cpu.md
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def training_table(data) -> list[str]:
            f"stalls); the paper reports ~{PAPER_HOURS:g} h per method on one L40.", "",
            "| arch | device | dtype | method | batch | trainable / total params | step (s) | audio s / s | peak memory (MiB) | GFLOP / audio s | FLOP util. | projected 50 epochs (h) |",
            "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
-    for b in sorted(rows, key=lambda b: (b["extra_info"]["arch"], b["extra_info"]["device"], b["extra_info"]["method"])):
+    for b in sorted(
+        rows, key=lambda b: (b["extra_info"]["arch"], b["extra_info"]["device"], b["extra_info"]["method"])
+    ):
         e = b["extra_info"]
         util = f"{100 * e['flop_utilisation']:.1f}%" if "flop_utilisation" in e else "n/a"
         hours = 50 * TRAIN_AUDIO_S / e["audio_s_per_s"] / 3600
@@ -112,7 +114,9 @@ def data_table(data) -> list[str]:
         for b in sorted(builds, key=lambda b: b["extra_info"]["num_proc"]):
             e = b["extra_info"]
             up = f"{base['stats']['median'] / b['stats']['median']:.2f}x" if base else "n/a"
-            out.append(f"| {e['num_proc']} | {e['files']:,} | {b['stats']['median']:.1f} | {e['files_per_s']:,.0f} | {up} |")
+            out.append(
+                f"| {e['num_proc']} | {e['files']:,} | {b['stats']['median']:.1f} | {e['files_per_s']:,.0f} | {up} |"
+            )
         out.append("")
     return out
 

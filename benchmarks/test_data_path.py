@@ -76,7 +76,12 @@ def full_size_tree(tmp_path_factory) -> dict[str, Path]:
                 for stmt in ("01", "02"):
                     for rep in ("01", "02"):
                         if limit is None or n < limit:
-                            emit(roots["ravdess"] / f"Actor_{actor:02d}" / f"03-01-{emo:02d}-{inten}-{stmt}-{rep}-{actor:02d}.wav", 48_000)
+                            emit(
+                                roots["ravdess"]
+                                / f"Actor_{actor:02d}"
+                                / f"03-01-{emo:02d}-{inten}-{stmt}-{rep}-{actor:02d}.wav",
+                                48_000,
+                            )
                             n += 1
     sentences = ["IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI"]
     for emo, total in {"ANG": 1271, "DIS": 1271, "FEA": 1271, "HAP": 1271, "SAD": 1271, "NEU": 1087}.items():
@@ -107,7 +112,9 @@ def test_build_full_size(benchmark, info, full_size_tree, tmp_path, num_proc):
     out = tmp_path / "ds"
 
     def build():
-        return build_eight_emotions(BuildConfig(corpora=corpora, output_dir=str(out), num_proc=num_proc, overwrite=True))
+        return build_eight_emotions(
+            BuildConfig(corpora=corpora, output_dir=str(out), num_proc=num_proc, overwrite=True)
+        )
 
     report = benchmark.pedantic(build, rounds=1, iterations=1, warmup_rounds=0)
     files = sum(sum(d.values()) for d in report.final.values())

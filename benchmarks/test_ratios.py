@@ -52,8 +52,10 @@ def test_epoch_padding(benchmark, info, padding):
 
     epoch()
     padded = sum(b["input_values"].numel() for b in batches)
-    kept = sum(len(a) for a in arrays) if padding == "length_grouped_dynamic" else sum(
-        min(len(a), int(MAX_S * 16_000)) for a in arrays
+    kept = (
+        sum(len(a) for a in arrays)
+        if padding == "length_grouped_dynamic"
+        else sum(min(len(a), int(MAX_S * 16_000)) for a in arrays)
     )  # fixed-length padding also crops what is longer
     benchmark.pedantic(epoch, rounds=1 if SMOKE else 2, iterations=1, warmup_rounds=0)
     info.update(arch=ARCH, padding=padding, clips=N_CLIPS, batch=BATCH, audio_samples=sum(len(a) for a in arrays),

@@ -15,12 +15,20 @@ METHODS = ["none", "qkv", "classifier"]
 
 def realistic_lengths(n: int, seed: int = 0) -> list[float]:
     """The clip-length mix of the four corpora (2-5 s, as CREMA-D/TESS/RAVDESS/SAVEE's means span)."""
-    return np.random.default_rng(seed).uniform(1.0, 1.5, n).tolist() if SMOKE else np.random.default_rng(seed).uniform(2.0, 5.0, n).tolist()
+    return (
+        np.random.default_rng(seed).uniform(1.0, 1.5, n).tolist()
+        if SMOKE
+        else np.random.default_rng(seed).uniform(2.0, 5.0, n).tolist()
+    )
 
 
 def make_step(model, fe, arrays, device, dtype, *, max_length=None):
     labels = torch.arange(len(arrays), device=device) % 8
-    pad = {"padding": "longest"} if max_length is None else {"padding": "max_length", "max_length": max_length, "truncation": True}
+    pad = (
+        {"padding": "longest"}
+        if max_length is None
+        else {"padding": "max_length", "max_length": max_length, "truncation": True}
+    )
     inputs = fe(arrays, sampling_rate=16_000, return_tensors="pt", **pad)
     inputs = {k: (v.to(device, dtype) if v.is_floating_point() else v.to(device)) for k, v in inputs.items()}
     params = [p for p in model.parameters() if p.requires_grad]

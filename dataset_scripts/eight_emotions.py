@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     corpora = {
-        name: getattr(args, attr) for name, attr in (("ravdess", "ravdess"), ("crema_d", "crema_d"), ("tess", "tess"), ("savee", "savee"))
+        name: getattr(args, attr)
+        for name, attr in (("ravdess", "ravdess"), ("crema_d", "crema_d"), ("tess", "tess"), ("savee", "savee"))
         if getattr(args, attr)
     }
     try:
@@ -76,10 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.push_to_hub:
         try:
             url = upload_folder(
-                report.output_dir, args.push_to_hub, repo_type="dataset", private=not args.public, message="hf-ser build"
+                report.output_dir,
+                args.push_to_hub,
+                repo_type="dataset",
+                private=not args.public,
+                message="hf-ser build",
             )
         except Exception as err:  # noqa: BLE001 - the folder is built; say so and how to retry
-            print(f"error: push to {args.push_to_hub} failed ({err}); the folder is complete, retry with `hf upload`", file=sys.stderr)
+            print(
+                f"error: push to {args.push_to_hub} failed ({err}); the folder is complete, retry with `hf upload`",
+                file=sys.stderr,
+            )
             return 3
         print(f"Pushed to {url} ({'public' if args.public else 'private'})")
     return 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Synthesise small RAVDESS / CREMA-D / TESS / SAVEE look-alikes with espeak-ng (for the demo and tests).
 
-    python dataset_scripts/synthesize_demo_corpora.py --out data/demo/corpora --scale 3
+python dataset_scripts/synthesize_demo_corpora.py --out data/demo/corpora --scale 3
 """
 
 from __future__ import annotations

@@ -80,7 +80,11 @@ def _complete_trees(root: Path) -> dict[str, Path]:
             for inten in ("01",) if emo == 1 else ("01", "02"):
                 for stmt in ("01", "02"):
                     for rep in ("01", "02"):
-                        _touch(roots["ravdess"] / f"Actor_{actor:02d}" / f"03-01-{emo:02d}-{inten}-{stmt}-{rep}-{actor:02d}.wav")
+                        _touch(
+                            roots["ravdess"]
+                            / f"Actor_{actor:02d}"
+                            / f"03-01-{emo:02d}-{inten}-{stmt}-{rep}-{actor:02d}.wav"
+                        )
     sentences = sorted(SENTENCES)
     counts = {"ANG": 1271, "DIS": 1271, "FEA": 1271, "HAP": 1271, "SAD": 1271, "NEU": 1087}
     for emo, n in counts.items():

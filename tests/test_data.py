@@ -122,7 +122,9 @@ def test_speaker_split_is_disjoint_and_spreads_each_group():
     for corpus in ("crema_d", "ravdess"):  # enough speakers: each corpus is in every split
         for split in out:
             assert any(s.startswith(corpus) for s in spk_sets[split]), (corpus, split)
-    assert {s for s in spk_sets["train"] if s.startswith("tess")} and {s for s in spk_sets["test"] if s.startswith("tess")}
+    assert {s for s in spk_sets["train"] if s.startswith("tess")} and {
+        s for s in spk_sets["test"] if s.startswith("tess")
+    }
 
 
 def test_cli_bad_input_each_one_line_error_and_no_partial_output(small_corpora, tmp_path, capsys, monkeypatch):

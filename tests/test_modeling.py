@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import HubertConfig, HubertForSequenceClassification, HubertModel, Wav2Vec2FeatureExtractor
+from transformers import HubertForSequenceClassification, HubertModel, Wav2Vec2FeatureExtractor
 
 from hf_ser.labels import EMOTIONS
 from hf_ser.modeling import (
@@ -95,10 +95,15 @@ def test_lora_changes_only_adapters_and_head(method):
 
 
 def test_local_four_label_checkpoint_gets_an_eight_label_head(tmp_path):
-    cfg = tiny_hubert_config(hidden_size=32, num_layers=2, num_labels=4,
-                             id2label={0: "neu", 1: "hap", 2: "ang", 3: "sad"},
-                             label2id={"neu": 0, "hap": 1, "ang": 2, "sad": 3},
-                             do_stable_layer_norm=True, feat_extract_norm="layer")  # superb-er's (large) shape
+    cfg = tiny_hubert_config(
+        hidden_size=32,
+        num_layers=2,
+        num_labels=4,
+        id2label={0: "neu", 1: "hap", 2: "ang", 3: "sad"},
+        label2id={"neu": 0, "hap": 1, "ang": 2, "sad": 3},
+        do_stable_layer_norm=True,
+        feat_extract_norm="layer",
+    )  # superb-er's (large) shape
     torch.manual_seed(1)
     src = HubertForSequenceClassification(cfg)
     src.save_pretrained(tmp_path / "superb-like")

@@ -26,7 +26,9 @@ TINY = ["--model_name_or_path", "hf-ser/tiny-hubert", "--tiny_hidden_size", "32"
 
 
 def _run(dataset, out, *extra) -> int:
-    return train_recipe.main(["--dataset", str(dataset), "--protocol", "speaker", "--output_dir", str(out), *TINY, *extra])
+    return train_recipe.main(
+        ["--dataset", str(dataset), "--protocol", "speaker", "--output_dir", str(out), *TINY, *extra]
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -44,7 +46,10 @@ def test_every_recipe_yaml_parses_through_the_real_parser(path):
     assert training_args.learning_rate == float(raw["learning_rate"]) and training_args.output_dir == raw["output_dir"]
     if "hubert-large" in path.parts:  # the paper's protocol
         assert (model_args.model_name_or_path, training_args.learning_rate, training_args.num_train_epochs) == (
-            "superb/hubert-large-superb-er", 1e-5, 50)
+            "superb/hubert-large-superb-er",
+            1e-5,
+            50,
+        )
         assert data_args.protocol == "random" and data_args.pitch_shift_p > 0 and data_args.noise_p > 0
 
 
@@ -110,8 +115,9 @@ def test_each_method_writes_a_pipeline_loadable_run_folder(demo_dataset, tmp_pat
 
 
 def test_interrupted_run_resumes_to_the_same_step_count(demo_dataset, tmp_path, monkeypatch):
-    import hf_ser.training as training
     from transformers import TrainerCallback
+
+    import hf_ser.training as training
 
     args = ("--max_steps", "8", "--eval_strategy", "steps", "--eval_steps", "4", "--save_strategy", "steps",
             "--save_steps", "4", "--seed", "7")  # fmt: skip

@@ -146,5 +146,7 @@ def build_augmentation(cfg: AugmentConfig):
             )
         )
     if cfg.noise_p > 0:
-        transforms.append(AddGaussianSNR(min_snr_db=cfg.noise_min_snr_db, max_snr_db=cfg.noise_max_snr_db, p=cfg.noise_p))
+        transforms.append(
+            AddGaussianSNR(min_snr_db=cfg.noise_min_snr_db, max_snr_db=cfg.noise_max_snr_db, p=cfg.noise_p)
+        )
     return Compose(transforms)

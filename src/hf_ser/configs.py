@@ -88,7 +88,9 @@ class SERTrainingArguments(TrainingArguments):
     train_sampling_strategy: str = field(
         default="group_by_length", metadata={"help": "group_by_length batches clips of similar duration."}
     )
-    remove_unused_columns: bool = field(default=False, metadata={"help": "Kept False: the audio transform needs them."})
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "Kept False: the audio transform needs them."}
+    )
     logging_steps: float = field(default=10, metadata={"help": "Log every N steps."})
     report_to: None | str | list[str] = field(
         default="auto", metadata={"help": "'auto': TensorBoard when it is installed, else none."}

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hf_ser.audio import SAMPLING_RATE, AudioCheckError, decode_file, encode_wav
-from hf_ser.corpora import SCANNERS, CorpusError, ScanResult, Skipped, Utterance
+from hf_ser.corpora import SCANNERS, CorpusError, ScanResult, Utterance
 from hf_ser.labels import CORPORA, EMOTIONS
 
 __all__ = [
@@ -285,7 +285,9 @@ def _write_split(ds, folder: Path, split: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     n = max(1, math.ceil(ds.data.nbytes / MAX_SHARD_BYTES))
     for i in range(n):
-        ds.shard(num_shards=n, index=i, contiguous=True).to_parquet(str(folder / f"{split}-{i:05d}-of-{n:05d}.parquet"))
+        ds.shard(num_shards=n, index=i, contiguous=True).to_parquet(
+            str(folder / f"{split}-{i:05d}-of-{n:05d}.parquet")
+        )
 
 
 def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:
@@ -303,7 +305,9 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
     work = _prepare_output(output_dir, cfg.overwrite)
     try:
         utterances = [u for s in scans for u in s.utterances]
-        skipped: list[tuple[str, str, str, str]] = [(k.corpus, k.file, "scan", k.reason) for s in scans for k in s.skipped]
+        skipped: list[tuple[str, str, str, str]] = [
+            (k.corpus, k.file, "scan", k.reason) for s in scans for k in s.skipped
+        ]
         decoded = _decode_all(utterances, cfg.num_proc)
         rows = []
         for u, (ok, payload) in zip(utterances, decoded, strict=True):
@@ -318,7 +322,9 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
             raise BuildError("every file was skipped; nothing to build (see the reasons above)")
         ds = Dataset.from_dict(
             {
-                "audio": [{"bytes": r["wav"], "path": f"{r['corpus']}/{Path(r['file']).with_suffix('.wav')}"} for r in rows],
+                "audio": [
+                    {"bytes": r["wav"], "path": f"{r['corpus']}/{Path(r['file']).with_suffix('.wav')}"} for r in rows
+                ],
                 "label": [r["emotion"] for r in rows],
                 "corpus": [r["corpus"] for r in rows],
                 "speaker": [r["speaker"] for r in rows],

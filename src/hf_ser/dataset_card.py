@@ -104,7 +104,10 @@ hf-ser {{ versions.hf_ser }}, datasets {{ versions.datasets }}, Python {{ versio
 def _count_table(counter: dict[str, Counter]) -> str:
     """Table-2 style: emotion x corpus rows, one column per split."""
     splits = list(counter)
-    lines = ["| emotion | corpus | " + " | ".join(splits) + " | total |", "| --- | --- |" + " ---: |" * (len(splits) + 1)]
+    lines = [
+        "| emotion | corpus | " + " | ".join(splits) + " | total |",
+        "| --- | --- |" + " ---: |" * (len(splits) + 1),
+    ]
     totals = Counter()
     for e in EMOTIONS:
         for c in CORPORA:
@@ -155,7 +158,9 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         license="other",
         task_categories=["audio-classification"],
         tags=["speech-emotion-recognition", "hf-ser", *present],
-        size_categories=["10K<n<100K" if sum(map(sum, (d.values() for d in report.final.values()))) >= 10_000 else "1K<n<10K"],
+        size_categories=[
+            "10K<n<100K" if sum(map(sum, (d.values() for d in report.final.values()))) >= 10_000 else "1K<n<10K"
+        ],
     )
     card_data.configs = [
         {

@@ -66,6 +66,11 @@ def upload_folder(
 
     api = HfApi()
     url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-    api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type, commit_message=message,
-                      ignore_patterns=ignore_patterns)
+    api.upload_folder(
+        folder_path=str(folder),
+        repo_id=repo_id,
+        repo_type=repo_type,
+        commit_message=message,
+        ignore_patterns=ignore_patterns,
+    )
     return str(url)

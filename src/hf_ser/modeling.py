@@ -94,7 +94,9 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
         feature_extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
     except (OSError, ValueError) as err:
         if is_local:
-            raise ModelLoadError(f"--model_name_or_path {name_or_path}: not a transformers checkpoint ({err})") from err
+            raise ModelLoadError(
+                f"--model_name_or_path {name_or_path}: not a transformers checkpoint ({err})"
+            ) from err
         raise ModelLoadError(
             f"--model_name_or_path {name_or_path}: not found locally and the Hugging Face Hub is unreachable "
             f"(or the id is wrong). On a connected machine run `hf download {name_or_path} --local-dir DIR`, "
@@ -113,7 +115,9 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
     config.label2id = dict(LABEL2ID)
     model = AutoModelForAudioClassification.from_pretrained(name_or_path, config=config, ignore_mismatched_sizes=True)
     if getattr(feature_extractor, "return_attention_mask", True) is False:
-        logger.info("feature extractor of %s returns no attention mask; padding is then zeros (as trained)", name_or_path)
+        logger.info(
+            "feature extractor of %s returns no attention mask; padding is then zeros (as trained)", name_or_path
+        )
     return model, feature_extractor
 
 

@@ -166,7 +166,8 @@ def predict_and_score(trainer, raw_split) -> dict:
         corpus = np.asarray(raw_split["corpus"])
         pred = logits.argmax(axis=1)
         result["per_corpus_accuracy"] = {
-            corpus_names[c]: float((pred[corpus == c] == labels[corpus == c]).mean()) for c in sorted(set(corpus.tolist()))
+            corpus_names[c]: float((pred[corpus == c] == labels[corpus == c]).mean())
+            for c in sorted(set(corpus.tolist()))
         }
     return result
 
@@ -179,7 +180,9 @@ def clip_lengths(ds, max_duration: float) -> list[int] | None:
     if "duration" not in ds.column_names:
         logger.warning("dataset has no 'duration' column: batches will not be grouped by length")
         return None
-    seconds = np.minimum(np.asarray(ds.with_format(None).data.column("duration").to_numpy(), dtype=np.float64), max_duration)
+    seconds = np.minimum(
+        np.asarray(ds.with_format(None).data.column("duration").to_numpy(), dtype=np.float64), max_duration
+    )
     return (seconds * SAMPLING_RATE).astype(np.int64).tolist()
 
 
@@ -320,7 +323,9 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
         "config": {
             "model": dataclasses.asdict(model_args),
             "data": dataclasses.asdict(data_args),
-            "training": {k: v for k, v in training_args.to_dict().items() if not k.startswith("_") and "token" not in k},
+            "training": {
+                k: v for k, v in training_args.to_dict().items() if not k.startswith("_") and "token" not in k
+            },
         },
         "versions": _versions(),
         "output_dir": str(training_args.output_dir),
@@ -373,7 +378,9 @@ def score_checkpoint(
         net = AutoModelForAudioClassification.from_pretrained(model)
         fe = AutoFeatureExtractor.from_pretrained(model)
     except (OSError, ValueError) as err:
-        hint = f" On a connected machine run `hf download {model} --local-dir DIR`." if looks_like_hub_id(model) else ""
+        hint = (
+            f" On a connected machine run `hf download {model} --local-dir DIR`." if looks_like_hub_id(model) else ""
+        )
         raise ModelLoadError(f"--model {model}: cannot load a checkpoint ({type(err).__name__}).{hint}") from err
     labels = [net.config.id2label[i] for i in range(net.config.num_labels)]
     if labels != list(EMOTIONS):

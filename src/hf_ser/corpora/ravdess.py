@@ -23,7 +23,9 @@ def parse_ravdess_name(path: Path, root: Path) -> Utterance:
         raise UnparseableName("not a RAVDESS name (MM-VV-EE-II-SS-RR-AA)")
     modality, channel, emotion, intensity, statement, repetition, actor = m.groups()
     if modality != "03":
-        raise UnparseableName(f"modality {modality} ({_MODALITY.get(modality, 'unknown')}): only audio-only (03) is used")
+        raise UnparseableName(
+            f"modality {modality} ({_MODALITY.get(modality, 'unknown')}): only audio-only (03) is used"
+        )
     if channel == "02":
         raise UnparseableName("vocal channel 02 (song): only speech (01) is part of the eight-emotion corpus")
     if channel != "01":

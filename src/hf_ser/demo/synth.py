@@ -139,10 +139,7 @@ def _ssml(job: _Job, rng: np.random.Generator, jitter: dict[str, float]) -> tupl
     pitch = dev("pitch", 0) + job.speaker_pitch
     rng_pct = max(10.0, dev("range", 100))
     text = job.text.replace("&", "and").replace("<", "").replace(">", "")
-    ssml = (
-        f'<speak><prosody rate="{rate:.0f}%" pitch="{pitch:+.0f}%" range="{rng_pct:.0f}%">'
-        f"{text}</prosody></speak>"
-    )
+    ssml = f'<speak><prosody rate="{rate:.0f}%" pitch="{pitch:+.0f}%" range="{rng_pct:.0f}%">{text}</prosody></speak>'
     return ssml, int(p["gap"] * k)
 
 
@@ -165,7 +162,9 @@ def _voice_quality(audio: np.ndarray, sr: int, job: _Job, rng: np.random.Generat
     rms = float(np.sqrt(np.mean(audio**2)) or 1e-4)
     if breath > 0:
         audio = audio + breath * rms * lfilter([1.0], [1.0, -0.6], rng.normal(size=len(audio)))
-    return (audio / max(1e-6, np.abs(audio).max()) * 0.9 * 10 ** (_volume_db(job, rng, jitter) / 20)).astype(np.float32)
+    return (audio / max(1e-6, np.abs(audio).max()) * 0.9 * 10 ** (_volume_db(job, rng, jitter) / 20)).astype(
+        np.float32
+    )
 
 
 def _volume_db(job: _Job, rng: np.random.Generator, jitter: dict[str, float]) -> float:

@@ -121,7 +121,9 @@ def multiclass_eer(scores, references) -> float:
         raise ValueError("no class has both positive and negative samples: EER is undefined (a single class?)")
     if np.isnan(per_class).any():
         missing = np.flatnonzero(np.isnan(per_class)).tolist()
-        warnings.warn(f"classes {missing} have no positive (or no negative) sample; eer averages the others", stacklevel=2)
+        warnings.warn(
+            f"classes {missing} have no positive (or no negative) sample; eer averages the others", stacklevel=2
+        )
     return float(np.nanmean(per_class))
 
 
@@ -167,7 +169,9 @@ def ser_metrics(
         raise ValueError(f"{len(names)} label names for {n_classes} score columns")
     if scores_are not in ("auto", "logits", "probabilities"):
         raise ValueError(f"scores_are must be 'auto', 'logits' or 'probabilities', got {scores_are!r}")
-    probs = s if scores_are == "probabilities" or (scores_are == "auto" and _looks_like_probabilities(s)) else softmax(s)
+    probs = (
+        s if scores_are == "probabilities" or (scores_are == "auto" and _looks_like_probabilities(s)) else softmax(s)
+    )
     pred = s.argmax(axis=1)
     cm = confusion_matrix(pred, ref, n_classes)
     support = cm.sum(axis=1)

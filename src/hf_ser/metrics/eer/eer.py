@@ -4,9 +4,7 @@ import datasets
 import evaluate
 import numpy as np
 
-from hf_ser.metrics.functional import binary_eer
-from hf_ser.metrics.functional import eer_micro
-from hf_ser.metrics.functional import eer_per_class
+from hf_ser.metrics.functional import binary_eer, eer_micro, eer_per_class
 
 _CITATION = """\
 @inproceedings{hf_ser,
