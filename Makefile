@@ -33,7 +33,7 @@ demo-compare: install
 	for m in full qkv classifier; do \
 		$(BIN)/accelerate launch --config_file recipes/accelerate_configs/cpu.yaml recipes/train.py --config recipes/demo/$$m.yaml || exit 1; \
 	done
-	$(BIN)/python recipes/evaluate.py compare outputs/demo outputs/demo-qkv outputs/demo-classifier --output outputs/demo-comparison.md
+	$(BIN)/python recipes/eval.py compare outputs/demo outputs/demo-qkv outputs/demo-classifier --output outputs/demo-comparison.md
 
 test: install
 	TQDM_DISABLE=1 $(BIN)/python -m pytest -m "not slow" -q

@@ -17,6 +17,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[1]
 
 
+def load_script(relpath: str):
+    """Import a script of the repository by path, under a name that cannot shadow a package."""
+    import importlib.util
+
+    path = REPO / relpath
+    spec = importlib.util.spec_from_file_location(f"hf_ser_script_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_wav(path: Path, *, sr: int = 16_000, seconds: float = 0.5, channels: int = 1, subtype: str = "PCM_16",
               freq: float = 220.0, silent: bool = False, seed: int = 0) -> Path:  # fmt: skip
     rng = np.random.default_rng(seed)

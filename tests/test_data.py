@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import csv
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, write_wav
+from conftest import load_script, write_wav
 
 from hf_ser.data import BuildConfig, BuildError, build_eight_emotions, random_split, speaker_disjoint_split
 from hf_ser.labels import CORPORA, EMOTIONS
 
-sys.path.insert(0, str(REPO / "dataset_scripts"))
-import eight_emotions as cli  # noqa: E402
+cli = load_script("dataset_scripts/eight_emotions.py")
 
 
 def _build(roots, out, **kw):
@@ -110,7 +108,8 @@ def test_speaker_split_is_disjoint_and_spreads_each_group():
         for s in range(n_spk):
             k = int(rng.integers(20, 40))
             speakers += [f"{corpus}_{s}"] * k
-            groups += [f"{corpus}|{'female' if s % 2 else 'male'}"] * k
+            female = corpus == "tess" or s % 2  # TESS: two women
+            groups += [f"{corpus}|{'female' if female else 'male'}"] * k
     out = speaker_disjoint_split(speakers, groups, test_size=0.2, validation_size=0.1, seed=3)
     assert out == speaker_disjoint_split(speakers, groups, test_size=0.2, validation_size=0.1, seed=3)
     spk_sets = {k: {speakers[i] for i in v} for k, v in out.items()}
@@ -155,13 +154,16 @@ def test_cli_bad_input_each_one_line_error_and_no_partial_output(small_corpora, 
     assert not out.exists()
     assert code == 2 and not list(tmp_path.glob(".out.partial-*"))
     # a good build, then a second one refused without --overwrite, leaving the first intact
-    assert cli.main(["--output", str(out), "--savee", str(small_corpora["savee"]), "--num-proc", "2"]) == 0
+    two = ["--savee", str(small_corpora["savee"]), "--tess", str(small_corpora["tess"])]  # 4 speakers
+    assert cli.main(["--output", str(out), *two, "--num-proc", "2"]) == 0
     assert "Wrote" in capsys.readouterr().out
     before = sorted(p.name for p in out.rglob("*"))
-    code, err = run("--savee", str(small_corpora["savee"]))
+    code, err = run(*two)
     assert code == 2 and "exists and is not empty; pass --overwrite" in err
     assert sorted(p.name for p in out.rglob("*")) == before
-    assert cli.main(["--output", str(out), "--savee", str(small_corpora["savee"]), "--overwrite"]) == 0
+    assert cli.main(["--output", str(out), *two, "--overwrite"]) == 0
+    code, err = run("--savee", str(small_corpora["savee"]), "--overwrite")
+    assert code == 2 and "speaker protocol needs at least 3 speakers; the corpora have 2" in err
 
 
 def test_interrupted_build_leaves_nothing(small_corpora, tmp_path, monkeypatch):

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, load_script
 
 from hf_ser.configs import ConfigError, parse_recipe_args
 from hf_ser.labels import EMOTIONS
 
-sys.path.insert(0, str(REPO / "recipes"))
-import evaluate as evaluate_recipe  # noqa: E402  (recipes/evaluate.py)
-import train as train_recipe  # noqa: E402
+# Loaded by path: on sys.path, recipes/ would shadow packages (a script named evaluate.py shadows `evaluate`).
+train_recipe = load_script("recipes/train.py")
+eval_recipe = load_script("recipes/eval.py")
 
 TINY = ["--model_name_or_path", "hf-ser/tiny-hubert", "--tiny_hidden_size", "32", "--tiny_num_layers", "2",
         "--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "16", "--learning_rate", "1e-3",
@@ -153,14 +153,14 @@ def test_evaluate_recipe_scores_a_checkpoint_and_compares_runs(demo_dataset, tmp
     assert _run(demo_dataset, run, "--max_steps", "2", "--eval_strategy", "no", "--save_strategy", "no",
                 "--load_best_model_at_end", "false") == 0  # fmt: skip
     scored = tmp_path / "scored"
-    assert evaluate_recipe.main(["score", "--model", str(run), "--dataset", str(demo_dataset), "--protocol", "speaker",
+    assert eval_recipe.main(["score", "--model", str(run), "--dataset", str(demo_dataset), "--protocol", "speaker",
                                  "--split", "test", "--output_dir", str(scored)]) == 0  # fmt: skip
     a = json.loads((run / "results.json").read_text())["test"]
     b = json.loads((scored / "results.json").read_text())["test"]
     assert b["accuracy"] == pytest.approx(a["accuracy"]) and b["confusion_matrix"] == a["confusion_matrix"]
     assert (scored / "confusion_matrix.png").is_file()
     capsys.readouterr()
-    assert evaluate_recipe.main(["compare", str(run), str(scored), "--output", str(tmp_path / "t.md")]) == 0
+    assert eval_recipe.main(["compare", str(run), str(scored), "--output", str(tmp_path / "t.md")]) == 0
     table = (tmp_path / "t.md").read_text()
     assert table.count("\n| ") == 3 and "| F1 (macro) | EER | accuracy (%) |" in table
 

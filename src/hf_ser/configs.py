@@ -108,8 +108,14 @@ class SERTrainingArguments(TrainingArguments):
     def __post_init__(self):
         if self.output_dir is None:
             raise ConfigError("--output_dir is required (in the YAML or as a flag)")
+        import os
+
         import torch
 
+        if not self.use_cpu and not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            # Launched as several processes on a machine without CUDA: DDP over gloo on CPU. Without use_cpu,
+            # accelerate would start each process as an independent single-process run.
+            self.use_cpu = True
         if self.bf16_if_available and not (self.bf16 or self.fp16) and not self.use_cpu:
             self.bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
         if self.dataloader_pin_memory is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from hf_ser.labels import CORPUS_LICENSES, EMOTIONS
+from hf_ser.modeling import TINY_HUBERT
 from hf_ser.reporting import confusion_markdown
 
 __all__ = ["DEFAULT_TEMPLATE", "render_model_card"]
@@ -54,7 +55,7 @@ def render_model_card(results: dict, *, template: str | None = None):
         license="other",
         language=["en"],
         tags=["audio-classification", "speech-emotion-recognition", "hf-ser", results["method"]],
-        base_model=base if looks_like_hub_id(base) and base.count("/") == 1 else None,
+        base_model=base if base != TINY_HUBERT and looks_like_hub_id(base) and base.count("/") == 1 else None,
     )
     training_cfg = results["config"]["training"]
     per_corpus = ", ".join(f"{k} {100 * v:.1f}%" for k, v in (test.get("per_corpus_accuracy") or {}).items())

@@ -1,4 +1,4 @@
-"""Data transforms, collator, metrics and the Trainer run behind recipes/train.py and recipes/evaluate.py."""
+"""Data transforms, collator, metrics and the Trainer run behind recipes/train.py and recipes/eval.py."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Score a checkpoint on a dataset split, or compare several runs as a Table-3 style Markdown table.
 
-    python recipes/evaluate.py score --model outputs/demo --dataset data/demo/eight_emotions --protocol speaker \\
+    python recipes/eval.py score --model outputs/demo --dataset data/demo/eight_emotions --protocol speaker \\
         --split test --output_dir outputs/demo-eval
-    python recipes/evaluate.py compare outputs/demo outputs/demo-qkv outputs/demo-classifier --output table.md
+    python recipes/eval.py compare outputs/demo outputs/demo-qkv outputs/demo-classifier --output table.md
 """
 
 from __future__ import annotations
