@@ -95,22 +95,39 @@ def run_info() -> dict:
     }
 
 
+def _release_freed_memory() -> None:
+    """Give freed heap back to the OS so the RSS baseline is this moment's live memory, not earlier cases'."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError):  # not glibc: the baseline then includes some freed memory
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 @contextmanager
 def peak_memory(device: str = "cpu"):
-    """Peak process RSS (sampled every 2 ms) or peak CUDA allocation during the block, in MiB -> out['peak_mb']."""
+    """Peak memory during the block, in MiB: out['peak_mb'] (absolute) and out['delta_mb'] (increase over the
+    memory in use when the block started: what the call itself needs). CPU: process RSS sampled every 2 ms; CUDA:
+    torch.cuda.max_memory_allocated."""
     out: dict[str, float] = {}
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
         yield out
         torch.cuda.synchronize()
         out["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        out["delta_mb"] = (torch.cuda.max_memory_allocated() - base) / 2**20
         out["kind"] = "cuda_max_memory_allocated"
         return
     import psutil
 
     proc = psutil.Process()
-    peak = [proc.memory_info().rss]
+    _release_freed_memory()
+    base = proc.memory_info().rss
+    peak = [base]
     stop = threading.Event()
 
     def sample():
@@ -126,6 +143,7 @@ def peak_memory(device: str = "cpu"):
         stop.set()
         t.join()
         out["peak_mb"] = max(peak[0], proc.memory_info().rss) / 2**20
+        out["delta_mb"] = out["peak_mb"] - base / 2**20
         out["kind"] = "process_rss_peak"
 
 

@@ -31,14 +31,16 @@ def inference_table(data) -> list[str]:
     if not rows:
         return []
     out = ["## Inference", "", "Median latency per call; real-time factor = latency / audio seconds (lower is faster);"
-           " peak memory = process RSS on CPU, `torch.cuda.max_memory_allocated` on GPU.", "",
-           "| arch | device | dtype | mode | clip (s) | batch | latency (ms) | RTF | peak memory (MiB) |",
-           "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+           " peak memory = process RSS on CPU (absolute, and the increase over the memory in use before the call, after"
+           " returning freed heap to the OS), `torch.cuda.max_memory_allocated` on GPU.", "",
+           "| arch | device | dtype | mode | clip (s) | batch | latency (ms) | RTF | peak memory (MiB) | of which this call (MiB) |",
+           "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for b in sorted(rows, key=lambda b: (b["extra_info"]["arch"], b["extra_info"]["device"], b["extra_info"]["dtype"],
                                          b["extra_info"]["mode"], b["extra_info"]["clip_s"], b["extra_info"]["batch"])):  # fmt: skip
         e = b["extra_info"]
         out.append(f"| {e['arch']} | {e['device']} | {e['dtype']} | {e['mode']} | {e['clip_s']:g} | {e['batch']} | "
-                   f"{1000 * e['latency_median_s']:,.1f} | {e['rtf']:.3f} | {_mb(e['peak_memory_mb'])} |")  # fmt: skip
+                   f"{1000 * e['latency_median_s']:,.1f} | {e['rtf']:.3f} | {_mb(e['peak_memory_mb'])} | "
+                   f"{_mb(e.get('peak_increase_mb'))} |")  # fmt: skip
     return out + [""]
 
 
@@ -50,8 +52,8 @@ def training_table(data) -> list[str]:
            f"One optimizer step on a batch of 2-5 s clips. Projected time of the paper's 50 epochs = 50 x "
            f"{TRAIN_AUDIO_S / 3600:.1f} h of train-split audio / measured audio s per s (one device, no data-loading "
            f"stalls); the paper reports ~{PAPER_HOURS:g} h per method on one L40.", "",
-           "| arch | device | dtype | method | batch | trainable / total params | step (s) | audio s / s | peak memory (MiB) | GFLOP / audio s | FLOP util. | projected 50 epochs (h) |",
-           "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+           "| arch | device | dtype | method | batch | trainable / total params | step (s) | audio s / s | peak memory (MiB) | of which this step (MiB) | GFLOP / audio s | FLOP util. | projected 50 epochs (h) |",
+           "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for b in sorted(
         rows, key=lambda b: (b["extra_info"]["arch"], b["extra_info"]["device"], b["extra_info"]["method"])
     ):
@@ -60,7 +62,8 @@ def training_table(data) -> list[str]:
         hours = 50 * TRAIN_AUDIO_S / e["audio_s_per_s"] / 3600
         out.append(f"| {e['arch']} | {e['device']} | {e['dtype']} | {e['method']} | {e['batch']} | "
                    f"{e['trainable_params']:,} / {e['total_params']:,} | {e['step_median_s']:.3f} | "
-                   f"{e['audio_s_per_s']:.2f} | {_mb(e['peak_memory_mb'])} | {e['flops_per_audio_s'] / 1e9:,.1f} | "
+                   f"{e['audio_s_per_s']:.2f} | {_mb(e['peak_memory_mb'])} | {_mb(e.get('peak_increase_mb'))} | "
+                   f"{e['flops_per_audio_s'] / 1e9:,.1f} | "
                    f"{util} | {hours:,.1f} |")  # fmt: skip
     return out + [""]
 
@@ -90,8 +93,8 @@ def ratio_table(data) -> list[str]:
                     "| --- | --- | --- | ---: | --- |"]  # fmt: skip
         out.append(f"| classifier-only ({o['arch']}, batch {o['batch']}) | backbone truly frozen: {o['step_median_s']:.3f} "
                    f"s/step | `freeze_base_model()` alone: {h['step_median_s']:.3f} s/step | "
-                   f"{h['step_median_s'] / o['step_median_s']:.2f}x | peak RSS {_mb(o['peak_memory_mb'])} vs "
-                   f"{_mb(h['peak_memory_mb'])} MiB; same {o['trainable_params']:,} trainable params |")  # fmt: skip
+                   f"{h['step_median_s'] / o['step_median_s']:.2f}x | step memory {_mb(o.get('peak_increase_mb'))} vs "
+                   f"{_mb(h.get('peak_increase_mb'))} MiB; same {o['trainable_params']:,} trainable params |")  # fmt: skip
     return out + [""] if out else []
 
 

@@ -114,6 +114,24 @@ def test_each_method_writes_a_pipeline_loadable_run_folder(demo_dataset, tmp_pat
     assert sorted(p["label"] for p in preds) == sorted(EMOTIONS)
 
 
+def test_four_label_local_checkpoint_fine_tunes_to_eight_labels(demo_dataset, tmp_path):
+    from transformers import HubertForSequenceClassification, Wav2Vec2FeatureExtractor
+
+    from hf_ser.modeling import tiny_hubert_config
+
+    ckpt = tmp_path / "superb-er-like"
+    cfg = tiny_hubert_config(hidden_size=32, num_layers=2, num_labels=4, id2label={0: "neu", 1: "hap", 2: "ang", 3: "sad"},
+                             label2id={"neu": 0, "hap": 1, "ang": 2, "sad": 3})  # fmt: skip
+    HubertForSequenceClassification(cfg).save_pretrained(ckpt)
+    Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(ckpt)
+    out = tmp_path / "run"
+    assert _run(demo_dataset, out, "--model_name_or_path", str(ckpt), "--peft", "qkv", "--max_steps", "2",
+                "--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false") == 0  # fmt: skip
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["id2label"] == {str(i): e for i, e in enumerate(EMOTIONS)}
+    assert json.loads((out / "results.json").read_text())["model"] == str(ckpt)
+
+
 def test_interrupted_run_resumes_to_the_same_step_count(demo_dataset, tmp_path, monkeypatch):
     from transformers import TrainerCallback
 
