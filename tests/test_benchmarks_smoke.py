@@ -30,6 +30,12 @@ def test_benchmark_suite_smoke_and_report(tmp_path):
                             capture_output=True, text=True)  # fmt: skip
     assert report.returncode == 0, report.stderr
     text = md.read_text()
-    for heading in ("## Inference", "## Training step", "## Side by side (same run)", "## Data path", "## Dataset build"):
+    for heading in (
+        "## Inference",
+        "## Training step",
+        "## Side by side (same run)",
+        "## Data path",
+        "## Dataset build",
+    ):
         assert heading in text
     assert "smoke run" in text
