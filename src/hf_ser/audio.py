@@ -40,7 +40,7 @@ class DecodedClip:
     sha1: str  # of the file's bytes: finds byte-identical recordings under two names
 
 
-def _decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int]:
+def _decode_bytes(data: bytes) -> tuple[np.ndarray, int]:
     try:
         with sf.SoundFile(io.BytesIO(data)) as fh:
             return fh.read(dtype="float32", always_2d=True), fh.samplerate
@@ -73,7 +73,7 @@ def decode_file(path: str) -> DecodedClip:
         raise AudioCheckError(f"cannot read file ({err.strerror})") from err
     if not data:
         raise AudioCheckError("empty file (0 bytes)")
-    frames, sr = _decode_bytes(data, path)
+    frames, sr = _decode_bytes(data)
     if frames.size == 0:
         raise AudioCheckError("no audio samples")
     if not np.isfinite(frames).all():

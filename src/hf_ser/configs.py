@@ -11,9 +11,7 @@ from typing import Literal
 
 from transformers import HfArgumentParser, TrainingArguments
 
-__all__ = ["ConfigError", "DataArguments", "ModelArguments", "SERTrainingArguments", "parse_recipe_args", "METHODS"]
-
-METHODS = ("none", "qkv", "classifier", "all-linear")
+__all__ = ["ConfigError", "DataArguments", "ModelArguments", "SERTrainingArguments", "parse_recipe_args"]
 
 
 class ConfigError(ValueError):

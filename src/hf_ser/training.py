@@ -6,7 +6,6 @@ import dataclasses
 import logging
 import platform
 import resource
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -353,12 +352,6 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
             logger.info("pushed %s to %s", out, url)
     trainer.accelerator.wait_for_everyone()
     return results
-
-
-def _command_line() -> str:
-    import shlex
-
-    return shlex.join([Path(sys.argv[0]).name if sys.argv else "train.py", *sys.argv[1:]])
 
 
 def score_checkpoint(
