@@ -283,7 +283,8 @@ def _prepare_output(output_dir: Path, overwrite: bool) -> Path:
 
 def _write_split(ds, folder: Path, split: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    n = max(1, math.ceil(ds.data.nbytes / MAX_SHARD_BYTES))
+    # ds.data is the whole underlying table even after select(): scale its size to this split's rows.
+    n = max(1, math.ceil(ds.data.nbytes * len(ds) / max(1, ds.data.num_rows) / MAX_SHARD_BYTES))
     for i in range(n):
         ds.shard(num_shards=n, index=i, contiguous=True).to_parquet(
             str(folder / f"{split}-{i:05d}-of-{n:05d}.parquet")

@@ -152,8 +152,14 @@ def peak_memory_mb() -> dict[str, float]:
     return out
 
 
+def by_length(ds):
+    """Rows sorted by duration (metadata only): evaluation batches of whole clips then pad little."""
+    return ds.sort("duration") if "duration" in ds.column_names else ds
+
+
 def predict_and_score(trainer, raw_split) -> dict:
     """Whole-clip predictions on one split -> the full SER bundle plus per-corpus accuracy."""
+    raw_split = by_length(raw_split)
     view = raw_split.with_transform(EvalTransform())
     out = trainer.predict(view, metric_key_prefix="predict")
     logits = out.predictions[0] if isinstance(out.predictions, tuple) else out.predictions
@@ -179,9 +185,8 @@ def clip_lengths(ds, max_duration: float) -> list[int] | None:
     if "duration" not in ds.column_names:
         logger.warning("dataset has no 'duration' column: batches will not be grouped by length")
         return None
-    seconds = np.minimum(
-        np.asarray(ds.with_format(None).data.column("duration").to_numpy(), dtype=np.float64), max_duration
-    )
+    # A column read honours select()/sort() index mappings (ds.data would not) and decodes no audio.
+    seconds = np.minimum(np.asarray(ds["duration"], dtype=np.float64), max_duration)
     return (seconds * SAMPLING_RATE).astype(np.int64).tolist()
 
 
@@ -243,8 +248,6 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
     if data_args.max_eval_samples:
         val_raw = val_raw.select(range(min(data_args.max_eval_samples, len(val_raw))))
         test_raw = test_raw.select(range(min(data_args.max_eval_samples, len(test_raw))))
-    if "duration" in val_raw.column_names:  # whole clips: sorted by length, eval batches pad little
-        val_raw, test_raw = val_raw.sort("duration"), test_raw.sort("duration")
 
     # Load model and apply the fine-tuning method
     model, feature_extractor = load_backbone(
@@ -286,7 +289,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
         train_lengths=clip_lengths(train_raw, data_args.max_duration),
         args=training_args,
         train_dataset=train_ds,
-        eval_dataset=val_raw.with_transform(EvalTransform()),
+        eval_dataset=by_length(val_raw).with_transform(EvalTransform()),
         data_collator=collator,
         compute_metrics=compute_metrics,
         processing_class=feature_extractor,
@@ -379,8 +382,6 @@ def score_checkpoint(
     if labels != list(EMOTIONS):
         raise ModelLoadError(f"--model {model}: its labels {labels} are not hf-ser's eight emotions {list(EMOTIONS)}")
     raw = dd[split]
-    if "duration" in raw.column_names:
-        raw = raw.sort("duration")
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch_size, report_to="none",
                                  remove_unused_columns=False, dataloader_pin_memory=torch.cuda.is_available())  # fmt: skip
