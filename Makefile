@@ -7,7 +7,7 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 DEMO_DIR := data/demo
-.PHONY: install demo demo-compare test test-slow quality style benchmark benchmark-smoke clean
+.PHONY: install demo demo-compare test test-slow quality style benchmark benchmark-gpu benchmark-smoke clean
 
 install: $(STAMP)
 
@@ -49,9 +49,18 @@ style: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# CPU suite -> benchmarks/results/cpu.{json,md}; then, where torch sees a CUDA device, the GPU suite too.
 benchmark: install
-	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-json=benchmarks/results/cpu.json -p no:cacheprovider
+	$(BIN)/python -m pytest benchmarks -m "not cuda" -q --benchmark-enable --benchmark-json=benchmarks/results/cpu.json -p no:cacheprovider
 	$(BIN)/python benchmarks/report.py benchmarks/results/cpu.json --output benchmarks/results/cpu.md
+	@if $(BIN)/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then $(MAKE) benchmark-gpu; \
+	else echo "no CUDA device: GPU suite not run (run make benchmark-gpu on a GPU machine)"; fi
+
+# GPU suite -> benchmarks/results/gpu.{json,md}: fp32 + bf16 inference, bf16-autocast training steps, the pairs.
+benchmark-gpu: install
+	@$(BIN)/python -c "import sys, torch; torch.cuda.is_available() or sys.exit(f'error: torch {torch.__version__} sees no CUDA device; make benchmark-gpu needs one (a CUDA build of torch and a visible GPU)')"
+	$(BIN)/python -m pytest benchmarks -m cuda -q --benchmark-enable --benchmark-json=benchmarks/results/gpu.json -p no:cacheprovider
+	$(BIN)/python benchmarks/report.py benchmarks/results/gpu.json --output benchmarks/results/gpu.md
 
 benchmark-smoke: install
 	HF_SER_BENCH_SMOKE=1 $(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-disable-gc -p no:cacheprovider

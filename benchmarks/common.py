@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import subprocess
@@ -15,10 +16,34 @@ import torch
 
 SMOKE = os.environ.get("HF_SER_BENCH_SMOKE") == "1"  # tiny configs, one round: keeps the benchmarks from rotting
 HAS_CUDA = torch.cuda.is_available()
+# Where the accelerator cases run: CUDA. A smoke run on a machine without CUDA runs them on the CPU instead, so that
+# their code paths (bf16 inference, bf16-autocast training steps, the side-by-side pairs) are exercised in CI too.
+ACCEL = "cuda" if HAS_CUDA else "cpu"
 REPO = Path(__file__).resolve().parents[1]
 
-# Dense bf16 peak of the accelerators we report on (vendor datasheets), for FLOP utilisation.
-PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "L40": 181.0, "A100": 312.0}
+# Dense (no sparsity) bf16 tensor-core peak in TFLOP/s from the vendors' datasheets, for FLOP utilisation. Matched
+# against torch.cuda.get_device_name() in this order, so the more specific names come first ("L40S" before "L40").
+# For a device not listed, set HF_SER_PEAK_TFLOPS.
+PEAK_BF16_TFLOPS = (
+    ("H100 PCIe", 756.0),
+    ("H100 NVL", 835.0),
+    ("GH200", 989.0),
+    ("H200", 989.0),
+    ("H100", 989.0),  # SXM ("NVIDIA H100 80GB HBM3")
+    ("L40S", 362.0),
+    ("L40", 181.0),
+    ("A100", 312.0),
+    ("A10G", 70.0),
+    ("A10", 125.0),
+    ("L4", 121.0),
+)
+
+
+def peak_bf16_tflops(name: str) -> float | None:
+    """The device's dense bf16 peak: HF_SER_PEAK_TFLOPS if set, else the datasheet figure for `name`, else None."""
+    if os.environ.get("HF_SER_PEAK_TFLOPS"):
+        return float(os.environ["HF_SER_PEAK_TFLOPS"])
+    return next((tflops for key, tflops in PEAK_BF16_TFLOPS if key in name), None)
 
 
 def hubert_config(arch: str):
@@ -70,10 +95,25 @@ def git_sha() -> str:
         return "unknown"
 
 
+def cpu_name() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {torch.get_num_threads()} threads"
+
+
+def gpu_name() -> str | None:
+    return torch.cuda.get_device_name(0) if HAS_CUDA else None
+
+
 def device_name() -> str:
-    if HAS_CUDA:
-        return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    """The machine in a few words: the GPU where there is one, else the CPU."""
+    return gpu_name() or f"CPU ({cpu_name()})"
 
 
 def run_info() -> dict:
@@ -84,8 +124,11 @@ def run_info() -> dict:
 
     return {
         "git_sha": git_sha(),
-        "device": device_name(),
+        "machine": device_name(),
+        "cpu": cpu_name(),
+        "gpu": gpu_name(),
         "torch": torch.__version__,
+        "cuda": torch.version.cuda,
         "transformers": transformers.__version__,
         "peft": peft.__version__,
         "accelerate": accelerate.__version__,
@@ -97,7 +140,6 @@ def run_info() -> dict:
 
 def _release_freed_memory() -> None:
     """Give freed heap back to the OS so the RSS baseline is this moment's live memory, not earlier cases'."""
-    import contextlib
     import ctypes
     import gc
 
@@ -145,6 +187,17 @@ def peak_memory(device: str = "cpu"):
         out["peak_mb"] = max(peak[0], proc.memory_info().rss) / 2**20
         out["delta_mb"] = out["peak_mb"] - base / 2**20
         out["kind"] = "process_rss_peak"
+
+
+def mixed_precision(device: str, dtype):
+    """What Trainer(bf16=True) does: fp32 weights, the forward under autocast (a no-op context for fp32)."""
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.split(":")[0], dtype=dtype)
+
+
+def precision_name(autocast) -> str:
+    return "float32" if autocast == torch.float32 else f"{str(autocast).removeprefix('torch.')} autocast"
 
 
 def sync(device: str) -> None:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from common import HAS_CUDA, run_info  # noqa: E402
+from common import HAS_CUDA, SMOKE, run_info  # noqa: E402
 
 _INFO = None
 
@@ -23,7 +23,7 @@ def info(benchmark):
     global _INFO
     if _INFO is None:
         _INFO = run_info()
-    benchmark.extra_info.update(_INFO)
+    benchmark.extra_info.update(_INFO, device="cpu")  # a case on the GPU says so
     return benchmark.extra_info
 
 
@@ -32,9 +32,10 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
 
 
 def pytest_collection_modifyitems(config, items):
-    skip = pytest.mark.skip(reason="no CUDA device: GPU cases run on a GPU machine")
+    """GPU cases are skipped without CUDA, except in a smoke run, which runs them on the CPU (see common.ACCEL)."""
+    skip = pytest.mark.skip(reason="no CUDA device: GPU cases run on a GPU machine (`make benchmark-gpu`)")
     for item in items:
-        if "cuda" in item.keywords and not HAS_CUDA:
+        if "cuda" in item.keywords and not HAS_CUDA and not SMOKE:
             item.add_marker(skip)
 
 

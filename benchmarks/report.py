@@ -51,14 +51,22 @@ def training_table(data) -> list[str]:
     out = ["## Training step", "",
            f"One optimizer step on a batch of 2-5 s clips. Projected time of the paper's 50 epochs = 50 x "
            f"{TRAIN_AUDIO_S / 3600:.1f} h of train-split audio / measured audio s per s (one device, no data-loading "
-           f"stalls); the paper reports ~{PAPER_HOURS:g} h per method on one L40.", "",
+           f"stalls); the paper reports ~{PAPER_HOURS:g} h per method on one L40. On GPU the step runs as the recipes "
+           "train there: fp32 weights, the forward under bf16 autocast; FLOP utilisation = achieved TFLOP/s over the "
+           "device's dense bf16 peak (datasheet, TFLOP/s).", "",
            "| arch | device | dtype | method | batch | trainable / total params | step (s) | audio s / s | peak memory (MiB) | of which this step (MiB) | GFLOP / audio s | FLOP util. | projected 50 epochs (h) |",
            "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for b in sorted(
-        rows, key=lambda b: (b["extra_info"]["arch"], b["extra_info"]["device"], b["extra_info"]["method"])
+        rows,
+        key=lambda b: (
+            b["extra_info"]["arch"],
+            b["extra_info"]["device"],
+            b["extra_info"]["dtype"],
+            b["extra_info"]["method"],
+        ),
     ):
         e = b["extra_info"]
-        util = f"{100 * e['flop_utilisation']:.1f}%" if "flop_utilisation" in e else "n/a"
+        util = f"{100 * e['flop_utilisation']:.1f}% of {e['peak_tflops']:g}" if "flop_utilisation" in e else "n/a"
         hours = 50 * TRAIN_AUDIO_S / e["audio_s_per_s"] / 3600
         out.append(f"| {e['arch']} | {e['device']} | {e['dtype']} | {e['method']} | {e['batch']} | "
                    f"{e['trainable_params']:,} / {e['total_params']:,} | {e['step_median_s']:.3f} | "
@@ -68,34 +76,36 @@ def training_table(data) -> list[str]:
     return out + [""]
 
 
-def _pair(rows, key, a, b):
-    by = {r["extra_info"][key]: r for r in rows}
-    return (by.get(a), by.get(b)) if a in by and b in by else (None, None)
+def _pairs(rows, key, a, b):
+    """("device dtype", row a, row b) for each device and precision on which both sides of a pair ran."""
+    by: dict[tuple, dict] = {}
+    for r in rows:
+        e = r["extra_info"]
+        by.setdefault((e.get("device", "cpu"), e.get("dtype", "float32")), {})[e[key]] = r
+    return [(" ".join(k), sides[a], sides[b]) for k, sides in sorted(by.items()) if a in sides and b in sides]
 
 
 def ratio_table(data) -> list[str]:
-    out = []
-    dyn, fixed = _pair(_rows(data, "test_epoch_padding"), "padding", "length_grouped_dynamic", "fixed_max_length")
-    if dyn:
+    rows = []
+    for dev, dyn, fixed in _pairs(_rows(data, "test_epoch_padding"), "padding", "length_grouped_dynamic",
+                                  "fixed_max_length"):  # fmt: skip
         d, f = dyn["extra_info"], fixed["extra_info"]
-        out += ["## Side by side (same run)", "",
-                "| comparison | ours | alternative | time ratio (alternative / ours) | other |",
-                "| --- | --- | --- | ---: | --- |",
-                f"| padding ({d['arch']}, {d['clips']} corpus-like clips, batch {d['batch']}) | length-grouped dynamic: "
-                f"{d['epoch_median_s']:.2f} s/epoch | pad to fixed length: {f['epoch_median_s']:.2f} s/epoch | "
-                f"{f['epoch_median_s'] / d['epoch_median_s']:.2f}x | padded samples {f['padded_samples'] / d['padded_samples']:.2f}x "
-                f"(padding {100 * d['padding_fraction']:.0f}% vs {100 * f['padding_fraction']:.0f}%) |"]  # fmt: skip
-    ours, hf = _pair(_rows(data, "test_classifier_only"), "freezing", "hf_ser_classifier", "freeze_base_model_only")
-    if ours:
+        rows.append(f"| padding ({d['arch']}, {dev}, {d['clips']} corpus-like clips, batch "
+                    f"{d['batch']}) | length-grouped dynamic: {d['epoch_median_s']:.2f} s/epoch | pad to fixed length: "
+                    f"{f['epoch_median_s']:.2f} s/epoch | {f['epoch_median_s'] / d['epoch_median_s']:.2f}x | padded "
+                    f"samples {f['padded_samples'] / d['padded_samples']:.2f}x (padding {100 * d['padding_fraction']:.0f}% "
+                    f"vs {100 * f['padding_fraction']:.0f}%) |")  # fmt: skip
+    for dev, ours, hf in _pairs(_rows(data, "test_classifier_only"), "freezing", "hf_ser_classifier",
+                                "freeze_base_model_only"):  # fmt: skip
         o, h = ours["extra_info"], hf["extra_info"]
-        if not out:
-            out += ["## Side by side (same run)", "", "| comparison | ours | alternative | time ratio (alternative / ours) | other |",
-                    "| --- | --- | --- | ---: | --- |"]  # fmt: skip
-        out.append(f"| classifier-only ({o['arch']}, batch {o['batch']}) | backbone truly frozen: {o['step_median_s']:.3f} "
-                   f"s/step | `freeze_base_model()` alone: {h['step_median_s']:.3f} s/step | "
-                   f"{h['step_median_s'] / o['step_median_s']:.2f}x | step memory {_mb(o.get('peak_increase_mb'))} vs "
-                   f"{_mb(h.get('peak_increase_mb'))} MiB; same {o['trainable_params']:,} trainable params |")  # fmt: skip
-    return out + [""] if out else []
+        rows.append(f"| classifier-only ({o['arch']}, {dev}, batch {o['batch']}) | backbone "
+                    f"truly frozen: {o['step_median_s']:.3f} s/step | `freeze_base_model()` alone: {h['step_median_s']:.3f} "
+                    f"s/step | {h['step_median_s'] / o['step_median_s']:.2f}x | step memory {_mb(o.get('peak_increase_mb'))}"
+                    f" vs {_mb(h.get('peak_increase_mb'))} MiB; same {o['trainable_params']:,} trainable params |")  # fmt: skip
+    if not rows:
+        return []
+    return ["## Side by side (same run)", "", "| comparison | ours | alternative | time ratio (alternative / ours) | other |",
+            "| --- | --- | --- | ---: | --- |", *rows, ""]  # fmt: skip
 
 
 def data_table(data) -> list[str]:
@@ -126,8 +136,9 @@ def data_table(data) -> list[str]:
 
 def render(data: dict) -> str:
     info = data.get("hf_ser_run_info", {})
-    head = [f"# hf-ser benchmarks: {info.get('device', 'unknown device')}", "",
-            f"git {info.get('git_sha', '?')}, torch {info.get('torch', '?')}, transformers {info.get('transformers', '?')}, "
+    head = [f"# hf-ser benchmarks: {info.get('machine') or info.get('device', 'unknown device')}", "",
+            (f"CPU: {info['cpu']}; GPU: {info.get('gpu') or 'none'} (CUDA {info.get('cuda') or '-'}). " if "cpu" in info else "")
+            + f"git {info.get('git_sha', '?')}, torch {info.get('torch', '?')}, transformers {info.get('transformers', '?')}, "
             f"peft {info.get('peft', '?')}, Python {info.get('python', '?')}; {data.get('datetime', '')}"
             + (" (**smoke run: tiny configs, not figures to quote**)" if info.get("smoke") else ""), ""]  # fmt: skip
     return "\n".join(head + inference_table(data) + training_table(data) + ratio_table(data) + data_table(data))

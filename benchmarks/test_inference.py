@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from common import HAS_CUDA, SMOKE, build_model, clips, feature_extractor, peak_memory, sync
+from common import ACCEL, HAS_CUDA, SMOKE, build_model, clips, feature_extractor, peak_memory, sync
 
 ARCHS = ["tiny"] if SMOKE else ["hubert-base", "hubert-large"]
 CLIPS = [1.0] if SMOKE else [1.0, 3.0, 10.0]
@@ -70,6 +70,6 @@ def test_inference_cpu_fp32(benchmark, info, arch, mode, clip_s, batch):
 @pytest.mark.parametrize("mode", ["pipeline", "forward"])
 @pytest.mark.parametrize("arch", ARCHS)
 def test_inference_cuda(benchmark, info, arch, mode, clip_s, batch, dtype):
-    assert HAS_CUDA
-    benchmark.group = f"inference cuda {arch}"
-    _run_case(benchmark, info, arch=arch, mode=mode, clip_s=clip_s, batch=batch, device="cuda", dtype=dtype)
+    assert HAS_CUDA or SMOKE
+    benchmark.group = f"inference {ACCEL} {arch}"
+    _run_case(benchmark, info, arch=arch, mode=mode, clip_s=clip_s, batch=batch, device=ACCEL, dtype=dtype)

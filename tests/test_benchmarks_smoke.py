@@ -1,4 +1,6 @@
-"""The benchmark suite itself, once, on tiny configs (one round each): it must run and its report must render."""
+"""The benchmark suite itself, once, on tiny configs (one round each): it must run and its report must render.
+Without CUDA the smoke run still runs the GPU cases, on the CPU (bf16 inference, bf16-autocast training), and the
+device-specific helpers are checked here on their own."""
 
 from __future__ import annotations
 
@@ -19,11 +21,15 @@ def test_benchmark_suite_smoke_and_report(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     data = json.loads(out.read_text())
     names = {b["name"].split("[")[0] for b in data["benchmarks"]}
-    assert {"test_inference_cpu_fp32", "test_train_step_cpu_fp32", "test_epoch_padding", "test_classifier_only_freezing",
-            "test_augmentation_3s_clip", "test_collator_batch_8", "test_metrics_bundle_100k_x_8",
-            "test_build_full_size"} <= names  # fmt: skip
+    assert {"test_inference_cpu_fp32", "test_inference_cuda", "test_train_step_cpu_fp32", "test_train_step_cuda_bf16",
+            "test_epoch_padding", "test_classifier_only_freezing", "test_augmentation_3s_clip", "test_collator_batch_8",
+            "test_metrics_bundle_100k_x_8", "test_build_full_size"} <= names  # fmt: skip
+    precisions = {(b["name"].split("[")[0], b["extra_info"].get("dtype")) for b in data["benchmarks"]}
+    assert ("test_inference_cuda", "bfloat16") in precisions
+    assert ("test_train_step_cuda_bf16", "bfloat16 autocast") in precisions
+    assert ("test_classifier_only_freezing", "bfloat16 autocast") in precisions
     for b in data["benchmarks"]:
-        assert {"git_sha", "device", "torch", "transformers"} <= set(b["extra_info"]), b["name"]
+        assert {"git_sha", "machine", "device", "torch", "transformers"} <= set(b["extra_info"]), b["name"]
     assert data["hf_ser_run_info"]["smoke"] is True
     md = tmp_path / "smoke.md"
     report = subprocess.run([sys.executable, "benchmarks/report.py", str(out), "--output", str(md)], cwd=REPO,
@@ -39,3 +45,53 @@ def test_benchmark_suite_smoke_and_report(tmp_path):
     ):
         assert heading in text
     assert "smoke run" in text
+
+
+def _common():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import common
+    finally:
+        sys.path.pop(0)
+    return common
+
+
+def test_peak_tflops_lookup_prefers_the_specific_name(monkeypatch):
+    common = _common()
+    monkeypatch.delenv("HF_SER_PEAK_TFLOPS", raising=False)
+    assert common.peak_bf16_tflops("NVIDIA H100 80GB HBM3") == 989.0
+    assert common.peak_bf16_tflops("NVIDIA H100 PCIe") == 756.0
+    assert common.peak_bf16_tflops("NVIDIA L40S") == 362.0
+    assert common.peak_bf16_tflops("NVIDIA L40") == 181.0
+    assert common.peak_bf16_tflops("NVIDIA A10G") == 70.0
+    assert common.peak_bf16_tflops("Some Future GPU") is None
+    monkeypatch.setenv("HF_SER_PEAK_TFLOPS", "123.5")
+    assert common.peak_bf16_tflops("Some Future GPU") == 123.5
+
+
+def test_cuda_peak_memory_reads_the_allocator_counters(monkeypatch):
+    """The GPU branch of peak_memory, against torch.cuda's real function names (setattr fails on a missing one)."""
+    import torch
+
+    common = _common()
+    state = {"allocated": 100 * 2**20, "peak": 100 * 2**20}
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a, **k: None)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda *a, **k: state.update(peak=state["allocated"]))
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda *a, **k: state["allocated"])
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: state["peak"])
+    with common.peak_memory("cuda") as mem:
+        state["peak"] = 350 * 2**20  # what the block allocated at its highest
+    assert mem == {"peak_mb": 350.0, "delta_mb": 250.0, "kind": "cuda_max_memory_allocated"}
+
+
+def test_mixed_precision_is_trainer_style_autocast():
+    import torch
+
+    common = _common()
+    model = torch.nn.Linear(4, 2)
+    with common.mixed_precision("cpu", torch.bfloat16):
+        out = model(torch.ones(1, 4))
+    assert out.dtype == torch.bfloat16 and model.weight.dtype == torch.float32  # fp32 weights, bf16 compute
+    with common.mixed_precision("cpu", torch.float32):
+        assert model(torch.ones(1, 4)).dtype == torch.float32
+    assert common.precision_name(torch.bfloat16) == "bfloat16 autocast"
