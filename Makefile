@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/install_system_deps.sh
 	bash scripts/install_system_deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	# The pinned CPU torch first: an unpinned one would pull the multi-GB CUDA build.
+	# torch first, at the version constraints.txt pins (which build comes is the index's: see README).
 	$(BIN)/python -m pip install -q -c constraints.txt torch
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,tensorboard]"
 	touch $(STAMP)

@@ -137,7 +137,8 @@ def data_table(data) -> list[str]:
 def render(data: dict) -> str:
     info = data.get("hf_ser_run_info", {})
     head = [f"# hf-ser benchmarks: {info.get('machine') or info.get('device', 'unknown device')}", "",
-            (f"CPU: {info['cpu']}; GPU: {info.get('gpu') or 'none'} (CUDA {info.get('cuda') or '-'}). " if "cpu" in info else "")
+            (f"CPU: {info['cpu']}; GPU: " + (f"{info['gpu']} (CUDA {info.get('cuda')}). " if info.get("gpu") else "none. ")
+             if "cpu" in info else "")
             + f"git {info.get('git_sha', '?')}, torch {info.get('torch', '?')}, transformers {info.get('transformers', '?')}, "
             f"peft {info.get('peft', '?')}, Python {info.get('python', '?')}; {data.get('datetime', '')}"
             + (" (**smoke run: tiny configs, not figures to quote**)" if info.get("smoke") else ""), ""]  # fmt: skip
