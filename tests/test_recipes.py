@@ -61,6 +61,18 @@ def test_every_accelerate_config_parses_through_accelerate(path):
     assert cfg.num_processes >= 1 and cfg.compute_environment.value == "LOCAL_MACHINE"
 
 
+def test_fsdp_wraps_a_layer_class_the_large_backbones_have():
+    """FSDP's TRANSFORMER_BASED_WRAP must name a module class of hubert-large (stable layer norm), or it wraps nothing."""
+    from transformers import HubertForSequenceClassification
+
+    from hf_ser.modeling import tiny_hubert_config
+
+    wrap = yaml.safe_load((REPO / "recipes/accelerate_configs/fsdp.yaml").read_text())["fsdp_config"]
+    config = tiny_hubert_config(hidden_size=32, num_layers=2, do_stable_layer_norm=True, feat_extract_norm="layer")
+    classes = {type(m).__name__ for m in HubertForSequenceClassification(config).modules()}
+    assert wrap["fsdp_transformer_layer_cls_to_wrap"] in classes
+
+
 def test_flags_override_yaml_and_unknown_keys_fail(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("peft: qkv\nlora_r: 4\noutput_dir: x\nlearning_rate: 1.0e-4\n")
