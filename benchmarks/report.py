@@ -18,8 +18,38 @@ TRAIN_AUDIO_S = 0.7 * CORPUS_AUDIO_S
 PAPER_HOURS = 2.0  # per method, 50 epochs, one NVIDIA L40
 
 
+# The extra_info fields each table reads, by benchmark name prefix.
+REQUIRED = {
+    "test_inference": ("arch", "device", "dtype", "mode", "clip_s", "batch", "latency_median_s", "rtf", "peak_memory_mb"),
+    "test_train_step": ("arch", "device", "dtype", "method", "batch", "trainable_params", "total_params",
+                        "step_median_s", "audio_s_per_s", "peak_memory_mb", "flops_per_audio_s"),
+    "test_epoch_padding": ("arch", "padding", "clips", "batch", "epoch_median_s", "padded_samples", "padding_fraction"),
+    "test_classifier_only": ("arch", "freezing", "batch", "step_median_s", "trainable_params"),
+    "test_augmentation": ("what", "clips_per_s"),
+    "test_collator": ("what", "batches_per_s"),
+    "test_metrics_bundle": ("what", "n", "classes"),
+    "test_build_full_size": ("num_proc", "files", "files_per_s"),
+}  # fmt: skip
+
+
 def _rows(data: dict, prefix: str) -> list[dict]:
     return [b for b in data["benchmarks"] if b["name"].startswith(prefix)]
+
+
+def unusable_records(data: dict) -> list[tuple[str, str]]:
+    """(name, why) of each record this report cannot read: another suite's, or an older layout."""
+    out = []
+    for b in data.get("benchmarks", []):
+        prefix = next((p for p in REQUIRED if b.get("name", "").startswith(p)), None)
+        missing = [k for k in REQUIRED.get(prefix, ()) if k not in b.get("extra_info", {})]
+        if prefix is None or missing:
+            out.append((b.get("name", "?"), f"missing {', '.join(missing)}" if prefix else "not an hf-ser case"))
+    return out
+
+
+def usable(data: dict) -> dict:
+    bad = {name for name, _ in unusable_records(data)}
+    return {**data, "benchmarks": [b for b in data.get("benchmarks", []) if b.get("name") not in bad]}
 
 
 def _mb(x):
@@ -155,7 +185,15 @@ def main(argv=None) -> int:
     except (OSError, json.JSONDecodeError) as err:
         print(f"error: cannot read {args.json}: {err}", file=sys.stderr)
         return 2
-    md = render(data)
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        print(f"error: {args.json} is not a pytest-benchmark JSON (no 'benchmarks' list)", file=sys.stderr)
+        return 2
+    skipped = unusable_records(data)
+    for name, why in skipped:
+        print(f"skipped {name}: {why}", file=sys.stderr)
+    md = render(usable(data))
+    if skipped:
+        md += f"\n_{len(skipped)} record(s) of {args.json} lack the fields this report reads and are left out._\n"
     if args.output:
         Path(args.output).write_text(md + "\n")
         print(f"wrote {args.output}")

@@ -95,3 +95,23 @@ def test_mixed_precision_is_trainer_style_autocast():
     with common.mixed_precision("cpu", torch.float32):
         assert model(torch.ones(1, 4)).dtype == torch.float32
     assert common.precision_name(torch.bfloat16) == "bfloat16 autocast"
+
+
+def test_report_leaves_out_foreign_records_and_says_so(tmp_path):
+    data = {"benchmarks": [
+        {"name": "test_collator_batch_8", "stats": {"median": 0.01},
+         "extra_info": {"what": "pad", "batches_per_s": 100.0}},
+        {"name": "test_inference_cpu_fp32[x]", "stats": {"median": 0.1}, "extra_info": {"arch": "x"}},
+        {"name": "test_something_else", "stats": {"median": 0.1}, "extra_info": {}},
+    ]}  # fmt: skip
+    src = tmp_path / "b.json"
+    src.write_text(json.dumps(data))
+    proc = subprocess.run([sys.executable, "benchmarks/report.py", str(src)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "| pad | 10.0 | 100.0 batches/s |" in proc.stdout and "## Inference" not in proc.stdout
+    assert "2 record(s)" in proc.stdout
+    assert "skipped test_inference_cpu_fp32[x]: missing device" in proc.stderr
+    assert "skipped test_something_else: not an hf-ser case" in proc.stderr
+    src.write_text("[]")
+    proc = subprocess.run([sys.executable, "benchmarks/report.py", str(src)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a pytest-benchmark JSON" in proc.stderr and "Traceback" not in proc.stderr

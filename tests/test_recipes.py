@@ -204,6 +204,23 @@ def test_evaluate_recipe_scores_a_checkpoint_and_compares_runs(demo_dataset, tmp
     assert table.count("\n| ") == 3 and "| F1 (macro) | EER | accuracy (%) |" in table
 
 
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        ("missing_folder", "no such folder, and not a Hub id"),
+        ("not_a_checkpoint", "not a transformers checkpoint"),
+        ("hub_offline", "hf download me/ser --local-dir DIR"),
+    ],
+)
+def test_score_bad_model_one_line_error(demo_dataset, tmp_path, capsys, monkeypatch, case, match):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = {"missing_folder": str(tmp_path / "nope"), "not_a_checkpoint": str(tmp_path), "hub_offline": "me/ser"}
+    argv = ["score", "--model", model[case], "--dataset", str(demo_dataset), "--output_dir", str(tmp_path / "o")]
+    assert eval_recipe.main(argv) == 2
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err and not (tmp_path / "o").exists()
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Bad input: a clear error before any training, non-zero exit
 # ------------------------------------------------------------------------------------------------------------------
@@ -229,7 +246,7 @@ def _bad_dataset(tmp_path, demo_dataset, *, drop_split=None, drop_column=None) -
         ("missing_split", "missing split(s) ['validation']"),
         ("missing_column", "missing column(s) ['label']"),
         ("wrong_protocol", "has no 'random' config"),
-        ("hub_dataset_offline", "cannot load this Hub id"),
+        ("hub_dataset_offline", "as a Hub id it cannot be loaded (the Hub is unreachable offline"),
         ("hub_model_offline", "hf download superb/hubert-large-superb-er"),
         ("push_offline", "HF_HUB_OFFLINE is set"),
         ("push_without_id", "--push_to_hub needs --hub_model_id"),

@@ -61,8 +61,13 @@ def load_ser_dataset(dataset: str, protocol: str, splits=("train", "validation",
     except ValueError as err:
         raise DataError(f"--dataset {dataset}: cannot load config {protocol!r} ({err})") from err
     except Exception as err:  # noqa: BLE001 - datasets raises many types for 'not there' (offline, 404, no files)
-        where = "folder" if local.exists() else "Hub id (the Hub is unreachable offline; build the folder locally)"
-        raise DataError(f"--dataset {dataset}: cannot load this {where}: {type(err).__name__}: {err}") from err
+        if local.exists():
+            raise DataError(f"--dataset {dataset}: cannot load this folder: {type(err).__name__}: {err}") from err
+        raise DataError(
+            f"--dataset {dataset}: no such folder here, and as a Hub id it cannot be loaded (the Hub is unreachable "
+            f"offline, or the id is wrong): {type(err).__name__}: {err}. Build the folder with "
+            "dataset_scripts/eight_emotions.py, or download it on a connected machine, and pass its path."
+        ) from err
     missing = [s for s in splits if s not in dd]
     if missing:
         raise DataError(f"--dataset {dataset} ({protocol}): missing split(s) {missing}; it has {list(dd)}")
@@ -369,15 +374,21 @@ def score_checkpoint(
     from hf_ser.modeling import ModelLoadError
     from hf_ser.reporting import plot_confusion_matrix, write_json
 
-    dd = load_ser_dataset(dataset, protocol, splits=(split,))
-    try:
+    local = Path(model).expanduser()
+    if not local.exists() and not looks_like_hub_id(model):
+        raise ModelLoadError(f"--model {model}: no such folder, and not a Hub id")
+    try:  # the model first: it fails faster than a dataset load
         net = AutoModelForAudioClassification.from_pretrained(model)
         fe = AutoFeatureExtractor.from_pretrained(model)
     except (OSError, ValueError) as err:
-        hint = (
-            f" On a connected machine run `hf download {model} --local-dir DIR`." if looks_like_hub_id(model) else ""
-        )
-        raise ModelLoadError(f"--model {model}: cannot load a checkpoint ({type(err).__name__}).{hint}") from err
+        if local.exists():
+            raise ModelLoadError(f"--model {model}: not a transformers checkpoint ({err})") from err
+        raise ModelLoadError(
+            f"--model {model}: no such folder here, and as a Hub id it cannot be loaded (the Hub is unreachable "
+            f"offline, or the id is wrong). On a connected machine run `hf download {model} --local-dir DIR`, then "
+            "pass --model DIR."
+        ) from err
+    dd = load_ser_dataset(dataset, protocol, splits=(split,))
     labels = [net.config.id2label[i] for i in range(net.config.num_labels)]
     if labels != list(EMOTIONS):
         raise ModelLoadError(f"--model {model}: its labels {labels} are not hf-ser's eight emotions {list(EMOTIONS)}")
