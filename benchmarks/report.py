@@ -47,11 +47,6 @@ def unusable_records(data: dict) -> list[tuple[str, str]]:
     return out
 
 
-def usable(data: dict) -> dict:
-    bad = {name for name, _ in unusable_records(data)}
-    return {**data, "benchmarks": [b for b in data.get("benchmarks", []) if b.get("name") not in bad]}
-
-
 def _mb(x):
     return f"{x:,.0f}" if x is not None else "n/a"
 
@@ -191,7 +186,8 @@ def main(argv=None) -> int:
     skipped = unusable_records(data)
     for name, why in skipped:
         print(f"skipped {name}: {why}", file=sys.stderr)
-    md = render(usable(data))
+    bad = {name for name, _ in skipped}
+    md = render({**data, "benchmarks": [b for b in data["benchmarks"] if b.get("name") not in bad]})
     if skipped:
         md += f"\n_{len(skipped)} record(s) of {args.json} lack the fields this report reads and are left out._\n"
     if args.output:
