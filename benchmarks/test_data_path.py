@@ -11,7 +11,7 @@ import soundfile as sf
 from common import SMOKE, clips, feature_extractor
 
 from hf_ser.audio import AugmentConfig, build_augmentation
-from hf_ser.training import AudioCollator
+from hf_ser.transforms import AudioCollator
 
 
 def test_augmentation_3s_clip(benchmark, info):

@@ -14,6 +14,7 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
 
 from hf_ser.data import BuildConfig, BuildError, build_eight_emotions
@@ -35,9 +36,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    # SIGTERM (a job scheduler, `timeout`, `kill`) cleans up like Ctrl-C: no half-written folder is left behind.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     corpora = {
         name: getattr(args, attr)
         for name, attr in (("ravdess", "ravdess"), ("crema_d", "crema_d"), ("tess", "tess"), ("savee", "savee"))
@@ -60,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     except (BuildError, HubUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        why = str(err) or "SIGINT"
+        print(f"interrupted ({why}): nothing was written, the partial build was removed", file=sys.stderr)
+        return 143 if why == "SIGTERM" else 130
 
     n = sum(sum(d.values()) for d in report.final.values())
     print(f"\nWrote {report.output_dir}: {n} clips, {report.total_hours:.2f} h, in {report.total_seconds:.1f} s")

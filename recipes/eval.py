@@ -13,9 +13,10 @@ import logging
 import sys
 from pathlib import Path
 
+from hf_ser.evaluation import NonFiniteLogitsError, score_checkpoint
 from hf_ser.modeling import ModelLoadError
-from hf_ser.reporting import comparison_markdown, load_results
-from hf_ser.training import DataError, score_checkpoint
+from hf_ser.reporting import OutputPathError, check_output_path, comparison_markdown, load_results
+from hf_ser.transforms import DataError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--protocol", default="random", choices=["random", "speaker"])
     s.add_argument("--split", default="test", choices=["train", "validation", "test"])
     s.add_argument("--output_dir", required=True)
-    s.add_argument("--batch_size", type=int, default=16)
+    s.add_argument(
+        "--batch_size", type=int, default=16, help="clips per forward pass (the scores do not depend on it)"
+    )
+    s.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     c = sub.add_parser("compare", help="Table-3 style Markdown of several runs' results.json")
     c.add_argument("runs", nargs="+", help="run folders (or results.json files)")
     c.add_argument("--split", default="test", choices=["validation", "test"])
@@ -38,17 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "score":
             r = score_checkpoint(args.model, args.dataset, args.protocol, args.split, args.output_dir,
-                                 batch_size=args.batch_size)[args.split]  # fmt: skip
+                                 batch_size=args.batch_size, device=args.device)[args.split]  # fmt: skip
             print(f"{args.model} on {args.protocol}/{args.split} ({r['num_samples']} clips): accuracy "
                   f"{r['accuracy']:.4f}, F1 {r['f1_macro']:.4f}, UAR {r['uar']:.4f}, EER {r['eer']:.4f}\n"
                   f"results.json and confusion_matrix.png in {args.output_dir}")  # fmt: skip
         else:
+            if args.output:
+                check_output_path(args.output, "--output", folder=False)
             table = comparison_markdown([load_results(r) for r in args.runs], split=args.split)
             print(table)
             if args.output:
                 Path(args.output).parent.mkdir(parents=True, exist_ok=True)
                 Path(args.output).write_text(table + "\n")
-    except (DataError, ModelLoadError, FileNotFoundError, ValueError) as err:
+    except (DataError, ModelLoadError, FileNotFoundError, OutputPathError, NonFiniteLogitsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

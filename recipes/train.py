@@ -17,9 +17,12 @@ import sys
 import transformers
 
 from hf_ser.configs import ConfigError, parse_recipe_args
+from hf_ser.evaluation import NonFiniteLogitsError
 from hf_ser.hub import HubUnavailableError
 from hf_ser.modeling import ModelLoadError
-from hf_ser.training import DataError, train
+from hf_ser.rundir import RunDirError
+from hf_ser.training import TrainingDivergedError, train
+from hf_ser.transforms import DataError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,9 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "accelerate launch recipes/train.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     try:
         results = train(model_args, data_args, training_args, command=command)
-    except (DataError, ModelLoadError, HubUnavailableError, ConfigError) as err:
+    except (DataError, ModelLoadError, HubUnavailableError, ConfigError, RunDirError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except (TrainingDivergedError, NonFiniteLogitsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
 
     if training_args.process_index == 0:
         t = results["test"]

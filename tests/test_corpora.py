@@ -176,5 +176,8 @@ def test_missing_or_unrecognisable_folder(tmp_path, scanner):
     with pytest.raises(CorpusError, match="no recognisable files.*no audio files"):
         scanner(tmp_path)
     _touch(tmp_path / "random_name.wav")
-    with pytest.raises(CorpusError, match="1 audio files, none with a"):
+    with pytest.raises(CorpusError, match=r"\(1 audio file, none with a"):
+        scanner(tmp_path)
+    _touch(tmp_path / "another_name.wav")
+    with pytest.raises(CorpusError, match=r"\(2 audio files, none with a"):
         scanner(tmp_path)

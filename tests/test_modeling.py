@@ -17,7 +17,7 @@ from hf_ser.modeling import (
     load_backbone,
     tiny_hubert_config,
 )
-from hf_ser.training import AudioCollator
+from hf_ser.transforms import AudioCollator
 
 SMALL = dict(hidden_size=32, num_layers=2)
 
@@ -146,7 +146,8 @@ def test_exported_lora_model_is_merged_and_pipeline_loadable(tmp_path):
     model.eval()
     with torch.no_grad():
         expected = model(**batch).logits
-    adapter = export_model(model, fe, tmp_path / "run")
+    export_model(model, fe, tmp_path / "run")
+    adapter = tmp_path / "run" / "adapter"
     assert (adapter / "adapter_config.json").is_file() and (adapter / "adapter_model.safetensors").is_file()
     assert (tmp_path / "run" / "preprocessor_config.json").is_file()
     merged = HubertForSequenceClassification.from_pretrained(tmp_path / "run").eval()

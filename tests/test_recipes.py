@@ -146,10 +146,10 @@ def test_four_label_local_checkpoint_fine_tunes_to_eight_labels(demo_dataset, tm
 
 def test_clip_lengths_follow_a_non_contiguous_selection(demo_dataset):
     from hf_ser.data import load_eight_emotions
-    from hf_ser.training import clip_lengths
+    from hf_ser.transforms import clip_lengths
 
     subset = load_eight_emotions(str(demo_dataset), "speaker")["train"].select([5, 3, 1])
-    expected = [int(min(d, 1.0) * 16_000) for d in subset["duration"]]
+    expected = [round(min(d, 1.0) * 16_000) for d in subset["duration"]]
     assert clip_lengths(subset, 1.0) == expected
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 SAMPLING_RATE = 16_000
+_ADDRESS = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 # Peak below -60 dBFS over the whole clip: nothing a listener (or a model) could use. CREMA-D has such a file.
 SILENCE_PEAK = 1e-3
 MIN_SECONDS = 0.1
@@ -52,7 +54,9 @@ def _decode_bytes(data: bytes) -> tuple[np.ndarray, int]:
             samples = AudioDecoder(data).get_all_samples()
             return samples.data.numpy().T.astype(np.float32, copy=False), int(samples.sample_rate)
         except Exception as ff_err:  # noqa: BLE001 - any decoder failure is the same verdict: unreadable
-            raise AudioCheckError(f"unreadable audio ({sf_err}; FFmpeg: {type(ff_err).__name__})") from ff_err
+            # libsndfile's message names the in-memory buffer by its address; keep the reason, not the address.
+            reason = getattr(sf_err, "error_string", None) or _ADDRESS.sub("<bytes>", str(sf_err))
+            raise AudioCheckError(f"unreadable audio ({reason}; FFmpeg: {type(ff_err).__name__})") from ff_err
 
 
 def to_mono_16k(frames: np.ndarray, sampling_rate: int) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,14 @@ from typing import Literal
 
 from transformers import HfArgumentParser, TrainingArguments
 
-__all__ = ["ConfigError", "DataArguments", "ModelArguments", "SERTrainingArguments", "parse_recipe_args"]
+__all__ = [
+    "ConfigError",
+    "DataArguments",
+    "ModelArguments",
+    "SERTrainingArguments",
+    "parse_recipe_args",
+    "validate_args",
+]
 
 
 class ConfigError(ValueError):
@@ -99,6 +107,13 @@ class SERTrainingArguments(TrainingArguments):
     dataloader_pin_memory: bool | None = field(
         default=None, metadata={"help": "Pin host memory for GPU transfers (default: only when CUDA is available)."}
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Replace the run already in output_dir (its checkpoints, model and results). Without it, a folder "
+            "holding a run is refused unless --resume_from_checkpoint continues it."
+        },
+    )
     model_card_template: str | None = field(
         default=None, metadata={"help": "Jinja template of the model card (default: the repository's model_card.md)."}
     )
@@ -176,4 +191,53 @@ def parse_recipe_args(argv: list[str] | None = None):
             unknown = [a for a in rest if a.startswith("--") and a in msg]
             msg = f"unknown flag(s) {' '.join(unknown) or msg} (see `recipes/train.py --help`)"
         raise ConfigError(msg) from err
+    validate_args(model_args, data_args, training_args)
     return model_args, data_args, training_args, {**defaults, "_argv": argv}
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def validate_args(model_args, data_args, training_args) -> None:
+    """Values that would run but train nothing, train on nothing, or crash later: refused before anything loads."""
+    from hf_ser.audio import MIN_SECONDS
+
+    errors = []
+    if training_args.max_steps <= 0 and not (
+        _finite(training_args.num_train_epochs) and training_args.num_train_epochs > 0
+    ):
+        errors.append(
+            f"--num_train_epochs {training_args.num_train_epochs} trains nothing (give a positive number, or --max_steps N)"
+        )
+    if not _finite(data_args.max_duration) or data_args.max_duration < MIN_SECONDS:
+        errors.append(
+            f"--max_duration {data_args.max_duration}: training clips are cropped to this many seconds; it must be "
+            f"at least {MIN_SECONDS} (the shortest clip the dataset builder keeps)"
+        )
+    for name in ("max_train_samples", "max_eval_samples"):
+        v = getattr(data_args, name)
+        if v is not None and v < 1:
+            errors.append(f"--{name} {v}: must be at least 1 (or left unset for all rows)")
+    for name in ("pitch_shift_p", "time_stretch_p", "noise_p"):
+        v = getattr(data_args, name)
+        if not (_finite(v) and 0 <= v <= 1):
+            errors.append(f"--{name} {v}: a probability, in [0, 1]")
+    if not (_finite(data_args.pitch_shift_semitones) and data_args.pitch_shift_semitones >= 0):
+        errors.append(f"--pitch_shift_semitones {data_args.pitch_shift_semitones}: must be >= 0")
+    if not (0 < data_args.time_stretch_min <= data_args.time_stretch_max):
+        errors.append(
+            f"--time_stretch_min {data_args.time_stretch_min} / --time_stretch_max {data_args.time_stretch_max}: need 0 < min <= max"
+        )
+    if not data_args.noise_min_snr_db <= data_args.noise_max_snr_db:
+        errors.append(
+            f"--noise_min_snr_db {data_args.noise_min_snr_db} is above --noise_max_snr_db {data_args.noise_max_snr_db}"
+        )
+    if model_args.lora_r < 1:
+        errors.append(f"--lora_r {model_args.lora_r}: the LoRA rank must be >= 1")
+    if not (_finite(model_args.lora_dropout) and 0 <= model_args.lora_dropout < 1):
+        errors.append(f"--lora_dropout {model_args.lora_dropout}: must be in [0, 1)")
+    if not (_finite(training_args.learning_rate) and training_args.learning_rate > 0):
+        errors.append(f"--learning_rate {training_args.learning_rate}: must be > 0")
+    if errors:
+        raise ConfigError("; ".join(errors))

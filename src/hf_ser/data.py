@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 import math
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ __all__ = [
     "BuildError",
     "BuildReport",
     "build_eight_emotions",
+    "build_fingerprint",
     "dataset_features",
     "load_eight_emotions",
     "random_split",
@@ -78,6 +82,7 @@ class BuildReport:
     split_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # protocol -> split -> rows
     total_hours: float = 0.0
     total_seconds: float = 0.0
+    fingerprint: str = ""  # in every Parquet file name; see build_fingerprint
 
     def skipped_by_reason(self) -> Counter:
         return Counter((c, _reason_kind(r)) for c, _, _, r in self.skipped)
@@ -221,6 +226,13 @@ def _decode_worker(path: str) -> tuple[bool, object]:
     return True, (encode_wav(clip.array), clip.sha1, len(clip.array) / SAMPLING_RATE, clip.original_sampling_rate)
 
 
+def _quiet_worker() -> None:
+    # Ctrl-C and SIGTERM are the parent's to handle (it cleans up and terminates the pool); a worker that also
+    # raised would print a KeyboardInterrupt or BrokenPipeError traceback per process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _decode_all(utterances: list[Utterance], num_proc: int) -> list[tuple[bool, object]]:
     paths = [u.path for u in utterances]
     bar = dict(total=len(paths), desc="Decoding + resampling to 16 kHz", unit="file")
@@ -228,7 +240,7 @@ def _decode_all(utterances: list[Utterance], num_proc: int) -> list[tuple[bool, 
         return [_decode_worker(p) for p in tqdm(paths, **bar)]
     # spawn, not fork: the parent may hold torch/threads, and fork after threads is unsafe.
     ctx = mp.get_context("spawn")
-    with ctx.Pool(num_proc) as pool:
+    with ctx.Pool(num_proc, initializer=_quiet_worker) as pool:
         chunk = max(1, min(64, len(paths) // (num_proc * 8)))
         return list(tqdm(pool.imap(_decode_worker, paths, chunksize=chunk), **bar))
 
@@ -270,24 +282,89 @@ def scan_corpora(corpora: dict[str, str]) -> list[ScanResult]:
     return results
 
 
+# What a build writes at the top of its folder: --overwrite replaces a folder holding only these.
+_BUILD_FILES = {"README.md", "skipped.csv"}
+
+
+def _check_no_overlap(output_dir: Path, corpora: dict[str, str]) -> None:
+    """An output that is, contains or sits inside an input would be read while written, or deleted by --overwrite."""
+    for name, folder in corpora.items():
+        root = Path(folder).expanduser().resolve()
+        flag = "--" + name.replace("_", "-")
+        if output_dir == root or root in output_dir.parents or output_dir in root.parents:
+            where = "is" if output_dir == root else "is inside" if root in output_dir.parents else "contains"
+            raise BuildError(
+                f"--output {output_dir} {where} the {flag} folder {root}: write the dataset somewhere else "
+                "(nothing was touched)"
+            )
+
+
+def _looks_like_a_build(folder: Path) -> bool:
+    for p in folder.iterdir():
+        if p.is_dir():
+            if any(q.suffix != ".parquet" for q in p.iterdir()):
+                return False
+        elif p.name not in _BUILD_FILES:
+            return False
+    return True
+
+
 def _prepare_output(output_dir: Path, overwrite: bool) -> Path:
     if output_dir.exists():
         if not output_dir.is_dir():
             raise BuildError(f"--output {output_dir} exists and is not a folder")
-        if any(output_dir.iterdir()) and not overwrite:
-            raise BuildError(f"--output {output_dir} exists and is not empty; pass --overwrite to replace it")
+        if any(output_dir.iterdir()):
+            if not overwrite:
+                raise BuildError(f"--output {output_dir} exists and is not empty; pass --overwrite to replace it")
+            if not _looks_like_a_build(output_dir):
+                raise BuildError(
+                    f"--output {output_dir} holds files a dataset build did not write; --overwrite only replaces a "
+                    "folder this script built (README.md, skipped.csv and protocol folders of Parquet files)"
+                )
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the target and rename at the end: an interrupted build leaves no half-written dataset.
     return Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
 
 
-def _write_split(ds, folder: Path, split: str) -> None:
+def _swap_in(work: Path, output_dir: Path) -> None:
+    """Put the finished build in place; an old build is moved aside first and deleted only once the new one is in."""
+    if not output_dir.exists():
+        os.replace(work, output_dir)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
+    os.replace(output_dir, old / "build")
+    try:
+        os.replace(work, output_dir)
+    except BaseException:
+        os.replace(old / "build", output_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build_fingerprint(rows: list[dict], splits: dict[str, dict[str, list[int]]], features) -> str:
+    """12 hex digits that change whenever the dataset's content does (audio, metadata, splits, features).
+
+    They go into every Parquet file name and the card's ``data_files``: datasets keys its Arrow cache of a local
+    folder by the folder's *name*, the config and those patterns, so without them two folders of the same name,
+    or a folder rebuilt in place, would be served one another's cached data by a plain ``load_dataset(DIR)``.
+    """
+    h = hashlib.sha256()
+    for r in rows:
+        h.update("\x1f".join(str(r[k]) for k in ("corpus", "file", "emotion", "speaker", "gender", "sha1")).encode())
+        h.update(b"\x1e")
+    h.update(json.dumps(splits, sort_keys=True).encode())
+    h.update(json.dumps(features.to_dict(), sort_keys=True, default=str).encode())
+    return h.hexdigest()[:12]
+
+
+def _write_split(ds, folder: Path, split: str, fingerprint: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     # ds.data is the whole underlying table even after select(): scale its size to this split's rows.
     n = max(1, math.ceil(ds.data.nbytes * len(ds) / max(1, ds.data.num_rows) / MAX_SHARD_BYTES))
     for i in range(n):
         ds.shard(num_shards=n, index=i, contiguous=True).to_parquet(
-            str(folder / f"{split}-{i:05d}-of-{n:05d}.parquet")
+            str(folder / f"{split}-{fingerprint}-{i:05d}-of-{n:05d}.parquet")
         )
 
 
@@ -302,6 +379,7 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
     cfg.validate()
     t0 = time.perf_counter()
     output_dir = Path(cfg.output_dir).expanduser().resolve()
+    _check_no_overlap(output_dir, cfg.corpora)
     scans = scan_corpora(cfg.corpora)
     work = _prepare_output(output_dir, cfg.overwrite)
     try:
@@ -353,11 +431,12 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
                 seed=cfg.seed,
             ),
         }
+        fingerprint = build_fingerprint(rows, splits, ds.features)
         split_tables: dict[str, dict[str, Counter]] = {}
         for protocol, idx in splits.items():
             split_tables[protocol] = {}
             for split in SPLITS:
-                _write_split(ds.select(idx[split]), work / protocol, split)
+                _write_split(ds.select(idx[split]), work / protocol, split, fingerprint)
                 split_tables[protocol][split] = Counter((rows[i]["corpus"], rows[i]["emotion"]) for i in idx[split])
         _write_skipped(work / "skipped.csv", skipped)
         scanned = {s.corpus: s.counts() for s in scans}
@@ -371,13 +450,12 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
             skipped=skipped,
             split_counts={p: {s: sum(c.values()) for s, c in t.items()} for p, t in split_tables.items()},
             total_hours=sum(r["duration"] for r in rows) / 3600,
+            fingerprint=fingerprint,
         )
         card = render_dataset_card(cfg, report, split_tables, ds.features, command=command)
         card.save(str(work / "README.md"))
         work.chmod(0o755)  # mkdtemp makes it owner-only
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-        os.replace(work, output_dir)
+        _swap_in(work, output_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -166,7 +166,10 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         {
             "config_name": p,
             **({"default": True} if p == "random" else {}),
-            "data_files": [{"split": s, "path": f"{p}/{s}-*.parquet"} for s in ("train", "validation", "test")],
+            "data_files": [
+                {"split": s, "path": f"{p}/{s}-{report.fingerprint}-*.parquet"}
+                for s in ("train", "validation", "test")
+            ],
         }
         for p in split_tables
     ]

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
-__all__ = ["HubUnavailableError", "check_hub_push", "looks_like_hub_id", "upload_folder"]
+__all__ = [
+    "HubUnavailableError",
+    "check_hub_push",
+    "hub_offline",
+    "hub_reachable",
+    "looks_like_hub_id",
+    "upload_folder",
+]
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$|^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -26,6 +36,35 @@ def _offline() -> bool:
     return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
 
 
+@functools.cache
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One TCP connection to the Hub endpoint's host, at most once a process.
+
+    Without it, an unreachable Hub costs every download call about 25 s of retries (huggingface_hub backs off five
+    times) and a warning per retry before the error; one quick probe lets hf-ser fail, or go local-only, at once.
+    """
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def hub_offline() -> bool:
+    """True when HF_HUB_OFFLINE is set or the Hub cannot be reached from here."""
+    return _offline() or not hub_reachable()
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
 def check_hub_push(repo_id: str, *, what: str = "push") -> None:
     """Raise HubUnavailableError now, before any long work, if ``repo_id`` cannot be pushed to."""
     from huggingface_hub import HfApi, get_token
@@ -36,6 +75,11 @@ def check_hub_push(repo_id: str, *, what: str = "push") -> None:
         raise HubUnavailableError(
             f"cannot push to {repo_id}: HF_HUB_OFFLINE is set. Unset it on a connected machine, or run without "
             "the push flag and upload the output folder later with `hf upload`."
+        )
+    if not hub_reachable():
+        raise HubUnavailableError(
+            f"cannot push to {repo_id}: the Hugging Face Hub ({_endpoint()}) is unreachable from this machine. Run "
+            "without the push flag and upload the output folder later with `hf upload`."
         )
     token = get_token()
     if not token:

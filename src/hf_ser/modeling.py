@@ -15,7 +15,7 @@ from transformers import (
     Wav2Vec2FeatureExtractor,
 )
 
-from hf_ser.hub import looks_like_hub_id
+from hf_ser.hub import hub_offline, looks_like_hub_id
 from hf_ser.labels import EMOTIONS, ID2LABEL, LABEL2ID
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "count_parameters",
     "export_model",
     "load_backbone",
+    "load_pretrained",
     "tiny_hubert_config",
 ]
 
@@ -77,6 +78,39 @@ def _tiny_feature_extractor() -> Wav2Vec2FeatureExtractor:
     )
 
 
+def load_pretrained(name_or_path: str, flag: str, *loaders):
+    """``loader(name_or_path, **kwargs)`` for each loader (from_pretrained functions), with one-line errors.
+
+    A local folder loads as it is. A Hub id is looked up once: when the Hub cannot be reached (or HF_HUB_OFFLINE is
+    set) the loaders run with ``local_files_only=True`` straight away, so a model in the local Hub cache still loads
+    and a missing one fails at once instead of after half a minute of retries.
+    """
+    local = Path(name_or_path).expanduser()
+    if local.exists() and not local.is_dir():
+        raise ModelLoadError(f"{flag} {name_or_path}: a file, not a checkpoint folder (config.json + weights)")
+    if not local.is_dir() and not looks_like_hub_id(name_or_path):
+        raise ModelLoadError(f"{flag} {name_or_path!r}: no such folder, and not a Hub id")
+    offline = not local.is_dir() and hub_offline()
+    kwargs = {"local_files_only": True} if offline else {}
+    try:
+        return tuple(load(str(local) if local.is_dir() else name_or_path, **kwargs) for load in loaders)
+    except (OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if local.is_dir():
+            raise ModelLoadError(f"{flag} {name_or_path}: not a transformers checkpoint ({reason})") from err
+        if offline:
+            raise ModelLoadError(
+                f"{flag} {name_or_path}: no such folder here, and the Hugging Face Hub is unreachable from this "
+                f"machine (nor is it in the local Hub cache). On a connected machine run "
+                f"`hf download {name_or_path} --local-dir DIR`, then pass {flag} DIR."
+            ) from err
+        raise ModelLoadError(
+            f"{flag} {name_or_path}: no such folder here, and the Hub has no model of that id that you can read "
+            f"({reason}). Check the id (and `hf auth login` for a private one), or run `hf download {name_or_path} "
+            f"--local-dir DIR` and pass {flag} DIR."
+        ) from err
+
+
 def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_layers: int = 3, seed: int = 42):
     """(model, feature_extractor) with an eight-emotion head and ``id2label`` = EMOTIONS.
 
@@ -86,24 +120,14 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
         torch.manual_seed(seed)
         cfg = tiny_hubert_config(hidden_size=tiny_hidden_size, num_layers=tiny_num_layers)
         return HubertForSequenceClassification(cfg), _tiny_feature_extractor()
-    is_local = Path(name_or_path).expanduser().is_dir()
-    if not is_local and not looks_like_hub_id(name_or_path):
-        raise ModelLoadError(f"--model_name_or_path {name_or_path!r}: no such folder, and not a Hub id")
-    try:
-        config = AutoConfig.from_pretrained(name_or_path)
-        feature_extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
-    except (OSError, ValueError) as err:
-        if is_local:
-            raise ModelLoadError(
-                f"--model_name_or_path {name_or_path}: not a transformers checkpoint ({err})"
-            ) from err
-        raise ModelLoadError(
-            f"--model_name_or_path {name_or_path}: not found locally and the Hugging Face Hub is unreachable "
-            f"(or the id is wrong). On a connected machine run `hf download {name_or_path} --local-dir DIR`, "
-            "then pass --model_name_or_path DIR."
-        ) from err
+    config, feature_extractor = load_pretrained(
+        name_or_path, "--model_name_or_path", AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained
+    )
+    kwargs = {"local_files_only": True} if not Path(name_or_path).expanduser().is_dir() and hub_offline() else {}
     old = {int(k): v for k, v in (getattr(config, "id2label", None) or {}).items()}
-    if old and [old[i] for i in sorted(old)] != list(EMOTIONS):
+    if old and sorted(old.values()) == sorted(EMOTIONS):
+        pass  # the same eight emotions in another order: _fit_head_to_emotions re-orders the head's rows
+    elif old and [old[i] for i in sorted(old)] != list(EMOTIONS):
         logger.warning(
             "%s has a %d-label head (%s); re-initialising it for the eight emotions",
             name_or_path,
@@ -113,12 +137,37 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
     config.num_labels = len(EMOTIONS)
     config.id2label = dict(ID2LABEL)
     config.label2id = dict(LABEL2ID)
-    model = AutoModelForAudioClassification.from_pretrained(name_or_path, config=config, ignore_mismatched_sizes=True)
+    model = AutoModelForAudioClassification.from_pretrained(
+        name_or_path, config=config, ignore_mismatched_sizes=True, **kwargs
+    )
+    _fit_head_to_emotions(model, [old[i] for i in sorted(old)] if old else [], name_or_path)
     if getattr(feature_extractor, "return_attention_mask", True) is False:
         logger.info(
             "feature extractor of %s returns no attention mask; padding is then zeros (as trained)", name_or_path
         )
     return model, feature_extractor
+
+
+def _fit_head_to_emotions(model, old_labels: list[str], name: str) -> None:
+    """A head trained on the eight emotions in another order keeps its weights, rows re-ordered to EMOTIONS; a
+    head of the same shape over other labels is re-initialised (ignore_mismatched_sizes only resets other shapes)."""
+    head = getattr(model, "classifier", None)
+    if not old_labels or old_labels == list(EMOTIONS) or not isinstance(head, torch.nn.Linear):
+        return
+    if head.out_features != len(EMOTIONS):
+        return
+    with torch.no_grad():
+        if sorted(old_labels) == sorted(EMOTIONS):
+            rows = torch.tensor([old_labels.index(e) for e in EMOTIONS])
+            head.weight.copy_(head.weight[rows].clone())
+            if head.bias is not None:
+                head.bias.copy_(head.bias[rows].clone())
+            logger.info("%s: head rows re-ordered from %s to %s", name, old_labels, list(EMOTIONS))
+            return
+        if old_labels != [f"LABEL_{i}" for i in range(len(old_labels))]:
+            torch.nn.init.normal_(head.weight, std=getattr(model.config, "initializer_range", 0.02))
+            if head.bias is not None:
+                head.bias.zero_()
 
 
 def _freeze_backbone(model) -> None:
@@ -163,16 +212,15 @@ def count_parameters(model) -> dict[str, int]:
     return {"trainable": int(trainable), "total": int(total)}
 
 
-def export_model(model, feature_extractor, output_dir: str | Path) -> Path | None:
-    """Save a pipeline-loadable model to ``output_dir`` (LoRA merged) and, for PEFT, the adapter in ``adapter/``."""
+def export_model(model, feature_extractor, output_dir: str | Path):
+    """Save a pipeline-loadable model to ``output_dir`` (LoRA merged) and, for PEFT, the adapter in ``adapter/``;
+    returns the model as saved (merged), to score exactly what was written."""
     from peft import PeftModel
 
     out = Path(output_dir)
-    adapter_dir = None
     if isinstance(model, PeftModel):
-        adapter_dir = out / "adapter"
-        model.save_pretrained(str(adapter_dir))
+        model.save_pretrained(str(out / "adapter"))
         model = model.merge_and_unload()
     model.save_pretrained(str(out))
     feature_extractor.save_pretrained(str(out))
-    return adapter_dir
+    return model

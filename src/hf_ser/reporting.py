@@ -11,12 +11,58 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
+    "OutputPathError",
+    "check_output_path",
     "comparison_markdown",
     "confusion_markdown",
     "load_results",
     "plot_confusion_matrix",
+    "versions",
     "write_json",
 ]
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written as asked; the message names the flag."""
+
+
+def check_output_path(path: str | os.PathLike, flag: str, *, folder: bool) -> Path:
+    """Refuse, before any work, an output folder that is a file, or an output file that is a folder."""
+    p = Path(path).expanduser()
+    if folder and p.exists() and not p.is_dir():
+        raise OutputPathError(f"{flag} {path}: a file is in the way (a folder is needed here)")
+    if not folder and p.is_dir():
+        raise OutputPathError(f"{flag} {path}: a folder (give a file name, e.g. {Path(path) / 'comparison.md'})")
+    parent = p if folder else p.parent
+    for anc in (parent, *parent.parents):
+        if anc.exists():
+            if not anc.is_dir():
+                raise OutputPathError(f"{flag} {path}: {anc} is a file, so the folder cannot be made")
+            break
+    return p
+
+
+def versions() -> dict[str, str]:
+    """Library versions a result depends on (results.json, benchmark records)."""
+    import platform
+
+    import accelerate
+    import datasets
+    import peft
+    import torch
+    import transformers
+
+    import hf_ser
+
+    return {
+        "hf_ser": hf_ser.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "accelerate": accelerate.__version__,
+        "datasets": datasets.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def _abbrev(names: Sequence[str]) -> list[str]:
@@ -91,7 +137,21 @@ def load_results(path: str | os.PathLike) -> dict:
         p = p / "results.json"
     if not p.is_file():
         raise FileNotFoundError(f"no results.json at {path}")
-    return json.loads(p.read_text())
+    try:
+        data = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{p}: not valid JSON ({err}); re-score the run with recipes/eval.py score") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: expected a JSON object of results, got {type(data).__name__}")
+    data.setdefault("_path", str(p))
+    return data
+
+
+def _num(v, scale: float = 1.0, digits: int = 4) -> str:
+    """A metric cell; undefined metrics (null in results.json, NaN) read n/a."""
+    if not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{scale * v:.{digits}f}"
 
 
 def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:
@@ -100,12 +160,16 @@ def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:
     lines = [head, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in runs:
         m = r.get(split) or {}
+        where = r.get("_path") or r.get("output_dir", "?")
         if not m:
-            raise ValueError(f"run {r.get('output_dir', '?')} has no {split!r} results")
+            raise ValueError(f"{where} has no {split!r} results")
+        missing = [k for k in ("f1_macro", "eer", "accuracy", "uar", "eer_micro") if k not in m]
+        if missing:
+            raise ValueError(f"{where}: {split!r} results lack {missing}; re-score the run with recipes/eval.py score")
         params = r.get("params", {})
         lines.append(
-            f"| {r.get('model', '?')} | {r.get('method', '?')} | {r.get('protocol', '?')} | {m['f1_macro']:.4f} | "
-            f"{m['eer']:.4f} | {100 * m['accuracy']:.2f} | {m['uar']:.4f} | {m['eer_micro']:.4f} | "
+            f"| {r.get('model', '?')} | {r.get('method', '?')} | {r.get('protocol', '?')} | {_num(m['f1_macro'])} | "
+            f"{_num(m['eer'])} | {_num(m['accuracy'], 100, 2)} | {_num(m['uar'])} | {_num(m['eer_micro'])} | "
             f"{params.get('trainable', 0):,} / {params.get('total', 0):,} |"
         )
     return "\n".join(lines)

@@ -139,7 +139,8 @@ def scan_tree(
             "Git repository without LFS). Run `git lfs pull` in the clone, or download the corpus's audio release."
         )
     if not result.utterances:
-        what = f"{n_audio} audio files, none with a {display_name} file name" if n_audio else "no audio files"
+        what = (f"{n_audio} audio file{'s' if n_audio != 1 else ''}, none with a {display_name} file name"
+                if n_audio else "no audio files")  # fmt: skip
         raise CorpusError(f"{display_name}: no recognisable files in {root_path} ({what}).")
     logger.info(
         "%s: %d utterances, %d skipped, %d non-audio files ignored",

@@ -185,16 +185,24 @@ def ser_metrics(
     present = support > 0
     f1 = np.where(present, f1, 0.0)
     per_class_eer = eer_per_class(probs, ref)
+    # A tiny or one-class split (a smoke run, --max_eval_samples 1) still gets every metric that is defined; the
+    # undefined ones are NaN (null in results.json), said once, never an exception that throws away a run.
     if np.isnan(per_class_eer).all():
-        raise ValueError("no class has both positive and negative samples: EER is undefined (a single class?)")
+        warnings.warn("no class has both positive and negative samples: eer is undefined (NaN)", stacklevel=2)
+        eer = float("nan")
+    else:
+        eer = float(np.nanmean(per_class_eer))
+    pooled = np.zeros_like(probs, dtype=bool)
+    pooled[np.arange(len(ref)), ref] = True
+    micro = binary_eer(probs.ravel(), pooled.ravel()) if 0 < pooled.sum() < pooled.size else float("nan")
     return {
         "accuracy": float(tp.sum() / len(ref)),
         # F1 over the classes present in the references (as scikit-learn with labels=present classes).
         "f1_macro": float(f1[present].mean()),
         "f1_weighted": float((f1 * support).sum() / support.sum()),
         "uar": float(np.nanmean(recall)),
-        "eer": float(np.nanmean(per_class_eer)),
-        "eer_micro": eer_micro(probs, ref),
+        "eer": eer,
+        "eer_micro": micro,
         "recall_per_class": dict(zip(names, recall.tolist(), strict=True)),
         "eer_per_class": dict(zip(names, per_class_eer.tolist(), strict=True)),
         "support": dict(zip(names, support.tolist(), strict=True)),

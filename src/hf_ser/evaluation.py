@@ -1,0 +1,185 @@
+"""Scoring a model on a dataset split: batch-independent logits, the SER bundle, per-clip predictions.
+
+The same functions score validation during training, the test split in ``results.json`` and ``recipes/eval.py score``,
+so a saved model re-scored at any batch size reproduces the numbers its run reported (see :mod:`hf_ser.inference`).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from hf_ser.inference import (
+    LabelMismatchError,
+    emotion_columns,
+    forward_arrays,
+    length_sorted_batches,
+    padding_sensitive,
+)
+from hf_ser.labels import CORPORA, EMOTIONS
+from hf_ser.metrics.functional import ser_metrics, softmax
+from hf_ser.transforms import DataError, EvalTransform, clip_lengths, load_ser_dataset
+
+__all__ = [
+    "NonFiniteLogitsError",
+    "predict_split",
+    "score_checkpoint",
+    "score_logits",
+    "write_predictions",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteLogitsError(ValueError):
+    """A model that produced NaN or infinite logits (a diverged run)."""
+
+
+def predict_split(
+    model,
+    feature_extractor,
+    raw_split,
+    *,
+    batch_size: int = 16,
+    device=None,
+    autocast_dtype: torch.dtype | None = None,
+    num_workers: int = 0,
+    desc: str = "Scoring",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(logits N x 8 in EMOTIONS order, labels N) of whole clips, in the split's row order.
+
+    Clips are read in length order so batches pad little; a padding-sensitive model never sees padding at all.
+    """
+    from torch.utils.data import DataLoader
+
+    config = model.config
+    columns = emotion_columns(config)
+    equal_length = padding_sensitive(config, feature_extractor)
+    lengths = clip_lengths(raw_split)
+    if lengths is None:
+        batches = [list(range(i, min(i + batch_size, len(raw_split)))) for i in range(0, len(raw_split), batch_size)]
+    else:
+        batches = length_sorted_batches(lengths, batch_size=batch_size, equal_length=equal_length)
+    view = raw_split.with_transform(EvalTransform())
+    loader = DataLoader(view, batch_sampler=batches, collate_fn=lambda rows: rows, num_workers=num_workers)
+    logits = np.zeros((len(raw_split), config.num_labels), dtype=np.float32)
+    labels = np.zeros(len(raw_split), dtype=np.int64)
+    for idx, rows in zip(batches, tqdm(loader, desc=desc, unit="batch", leave=False), strict=True):
+        arrays = [r["input_values"] for r in rows]
+        logits[idx] = forward_arrays(model, feature_extractor, arrays, equal_length=equal_length, device=device,
+                                     autocast_dtype=autocast_dtype)  # fmt: skip
+        labels[idx] = [r["labels"] for r in rows]
+    if columns is not None:
+        logits = logits[:, columns]
+    return logits, labels
+
+
+def score_logits(
+    logits: np.ndarray, labels: np.ndarray, corpus: np.ndarray | None = None, corpus_names=CORPORA
+) -> dict:
+    """The SER bundle of one split plus per-corpus accuracy and the clip count."""
+    bad = int((~np.isfinite(logits)).any(axis=1).sum())
+    if bad:
+        raise NonFiniteLogitsError(f"the model produced NaN or infinite logits for {bad} of {len(logits)} clips")
+    result = ser_metrics(logits, labels, label_names=EMOTIONS)
+    result["num_samples"] = int(len(labels))
+    if corpus is not None:
+        pred = logits.argmax(axis=1)
+        result["per_corpus_accuracy"] = {
+            corpus_names[c]: float((pred[corpus == c] == labels[corpus == c]).mean())
+            for c in sorted(set(corpus.tolist()))
+        }
+    return result
+
+
+def corpus_column(raw_split) -> tuple[np.ndarray | None, list[str]]:
+    if "corpus" not in raw_split.column_names:
+        return None, list(CORPORA)
+    names = getattr(raw_split.features["corpus"], "names", None) or list(CORPORA)
+    return np.asarray(raw_split["corpus"]), list(names)
+
+
+def score_split(model, feature_extractor, raw_split, **kwargs) -> tuple[dict, np.ndarray]:
+    """(result dict, logits) of one split."""
+    logits, labels = predict_split(model, feature_extractor, raw_split, **kwargs)
+    corpus, names = corpus_column(raw_split)
+    return score_logits(logits, labels, corpus, names), logits
+
+
+def write_predictions(path: str | Path, raw_split, logits: np.ndarray) -> Path:
+    """One row per clip: its identity (corpus, speaker, file), label, prediction and the eight probabilities.
+
+    What paired significance tests and bootstrap intervals over speakers read, and what a person opens to see
+    which clips a model gets wrong.
+    """
+    probs = softmax(logits.astype(np.float64))
+    cols = [c for c in ("corpus", "speaker", "file") if c in raw_split.column_names]
+    meta = {c: raw_split[c] for c in cols}
+    corpus_names = getattr(raw_split.features.get("corpus"), "names", None)
+    labels = raw_split["label"]
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*cols, "label", "prediction", *[f"p_{e}" for e in EMOTIONS]])
+        for i in range(len(labels)):
+            ident = [corpus_names[meta[c][i]] if c == "corpus" and corpus_names else meta[c][i] for c in cols]
+            w.writerow([*ident, EMOTIONS[labels[i]], EMOTIONS[int(probs[i].argmax())],
+                        *[f"{p:.6f}" for p in probs[i]]])  # fmt: skip
+    return out
+
+
+def _checkpoint_device(device: str | None) -> torch.device:
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def score_checkpoint(
+    model: str,
+    dataset: str,
+    protocol: str,
+    split: str,
+    output_dir: str,
+    *,
+    batch_size: int = 16,
+    device: str | None = None,
+) -> dict:
+    """Score any saved checkpoint (local folder or Hub id) on one split, in fp32, as the run that made it did;
+    writes results.json, confusion_matrix.png and <split>_predictions.csv."""
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    from hf_ser.modeling import ModelLoadError, load_pretrained
+    from hf_ser.reporting import check_output_path, plot_confusion_matrix, versions, write_json
+
+    check_output_path(output_dir, "--output_dir", folder=True)
+    if batch_size < 1:
+        raise DataError(f"--batch_size must be >= 1, got {batch_size}")
+    # the model first: it fails faster than a dataset load
+    net, fe = load_pretrained(
+        model, "--model", AutoModelForAudioClassification.from_pretrained, AutoFeatureExtractor.from_pretrained
+    )
+    try:
+        emotion_columns(net.config, what=f"--model {model}")
+    except LabelMismatchError as err:
+        raise ModelLoadError(str(err)) from err
+    raw = load_ser_dataset(dataset, protocol, splits=(split,))[split]
+    dev = _checkpoint_device(device)
+    net.to(dev)
+    result, logits = score_split(net, fe, raw, batch_size=batch_size, device=dev, desc=f"Scoring {split}")
+    results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
+               split: result, "batch_size": batch_size, "device": str(dev), "versions": versions(),
+               "output_dir": str(output_dir)}  # fmt: skip
+    if split != "test":
+        results["test"] = result  # compare tables read 'test' by default; say which split it really is above
+    out = Path(output_dir)
+    write_json(results, out / "results.json")
+    write_predictions(out / f"{split}_predictions.csv", raw, logits)
+    plot_confusion_matrix(result["confusion_matrix_percent"], EMOTIONS, out / "confusion_matrix.png",
+                          title=f"{Path(model).name} on {protocol}/{split}")  # fmt: skip
+    return results

@@ -1,0 +1,139 @@
+"""Batched forward passes of an audio classifier whose result for a clip never depends on its batch.
+
+Every place hf-ser turns audio into emotion scores goes through :func:`forward_arrays`: validation during training,
+the final test scoring in ``results.json``, ``recipes/eval.py score``, ``hf-ser predict`` and the web demo. So a
+clip gets the same probabilities wherever it is scored, and as ``pipeline("audio-classification")`` gives it alone.
+
+Why batching can change a clip's score: a feature encoder with group norm (``feat_extract_norm="group"``: hubert-base,
+wav2vec2-base, the demo's tiny HuBERT) normalises each conv channel over the whole padded time axis, and a model whose
+feature extractor returns no attention mask attends to the padding. For such *padding-sensitive* models hf-ser only
+batches clips of exactly the same length (no padding at all); other models (layer-norm encoders with an attention
+mask, such as hubert-large) are batched with padding, which changes nothing but float rounding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from hf_ser.labels import EMOTIONS
+
+__all__ = [
+    "LabelMismatchError",
+    "emotion_columns",
+    "forward_arrays",
+    "length_sorted_batches",
+    "padding_sensitive",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class LabelMismatchError(ValueError):
+    """A model whose labels are not the eight emotions; the message lists what differs."""
+
+
+def padding_sensitive(config, feature_extractor) -> bool:
+    """True when padding a clip in a batch would change its logits (group-norm encoder, or no attention mask)."""
+    group_norm = getattr(config, "feat_extract_norm", "layer") == "group"
+    no_mask = not getattr(feature_extractor, "return_attention_mask", False)
+    return group_norm or no_mask
+
+
+def emotion_columns(config, what: str = "the model") -> list[int] | None:
+    """Column permutation that puts a model's logits in EMOTIONS order; None when they already are.
+
+    A model with the eight emotions in another order is scored correctly (its columns are re-ordered, and the log
+    says so); a model with other labels raises LabelMismatchError naming the difference.
+    """
+    id2label = {int(k): v for k, v in (config.id2label or {}).items()}
+    labels = [id2label[i] for i in sorted(id2label)]
+    if labels == list(EMOTIONS):
+        return None
+    if sorted(labels) == sorted(EMOTIONS):
+        logger.info("%s lists the eight emotions in another order (%s); its scores are re-ordered", what, labels)
+        return [labels.index(e) for e in EMOTIONS]
+    missing = sorted(set(EMOTIONS) - set(labels))
+    extra = sorted(set(labels) - set(EMOTIONS))
+    raise LabelMismatchError(
+        f"{what} predicts {len(labels)} labels {labels}, not hf-ser's eight emotions"
+        + (f" (missing {missing}" if missing else " (")
+        + (f"{', ' if missing else ''}not emotions here {extra})" if extra else ")")
+    )
+
+
+def length_sorted_batches(
+    lengths: Sequence[int], *, batch_size: int, equal_length: bool, max_batch_samples: int | None = None
+) -> list[list[int]]:
+    """Index batches in order of length: at most ``batch_size`` clips (and ``max_batch_samples`` padded samples);
+    with ``equal_length`` only clips of exactly the same length share a batch."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = lengths[i]  # sorted ascending: the newcomer is the longest
+        full = len(current) >= batch_size
+        over = max_batch_samples is not None and (len(current) + 1) * longest > max_batch_samples
+        split = equal_length and current and lengths[current[0]] != lengths[i]
+        if current and (full or over or split):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _groups(arrays: Sequence[np.ndarray], equal_length: bool) -> list[list[int]]:
+    if not equal_length:
+        return [list(range(len(arrays)))]
+    by_len: dict[int, list[int]] = defaultdict(list)
+    for i, a in enumerate(arrays):
+        by_len[len(a)].append(i)
+    return list(by_len.values())
+
+
+@torch.inference_mode()
+def forward_arrays(
+    model,
+    feature_extractor,
+    arrays: Sequence[np.ndarray],
+    *,
+    equal_length: bool | None = None,
+    device: torch.device | str | None = None,
+    autocast_dtype: torch.dtype | None = None,
+) -> np.ndarray:
+    """Logits (N x C, float32, in the model's label order) of 16 kHz mono float arrays.
+
+    ``equal_length`` (default: :func:`padding_sensitive`) forwards clips of different lengths separately, so no
+    clip is ever padded. ``autocast_dtype`` runs the forward under autocast (e.g. bf16 on a GPU).
+    """
+    if not len(arrays):
+        return np.zeros((0, model.config.num_labels), dtype=np.float32)
+    if equal_length is None:
+        equal_length = padding_sensitive(model.config, feature_extractor)
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    rate = feature_extractor.sampling_rate
+    out = np.zeros((len(arrays), model.config.num_labels), dtype=np.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        for group in _groups(arrays, equal_length):
+            clips = [np.asarray(arrays[i], dtype=np.float32) for i in group]
+            # One clip goes through the feature extractor exactly as pipeline() sends it (no padding argument).
+            kwargs = {"padding": "longest"} if len(clips) > 1 else {}
+            inputs = feature_extractor(clips if len(clips) > 1 else clips[0], sampling_rate=rate,
+                                       return_tensors="pt", **kwargs)  # fmt: skip
+            inputs = {k: v.to(device) for k, v in inputs.items()}
+            ctx = torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
+            with ctx:
+                logits = model(**inputs).logits
+            out[group] = logits.float().cpu().numpy()
+    finally:
+        model.train(was_training)
+    return out
