@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, load_script
+from conftest import REPO, TINY, load_script
 
 from hf_ser.configs import ConfigError, parse_recipe_args
 from hf_ser.labels import EMOTIONS
@@ -19,10 +19,6 @@ from hf_ser.labels import EMOTIONS
 # Loaded by path: on sys.path, recipes/ would shadow packages (a script named evaluate.py shadows `evaluate`).
 train_recipe = load_script("recipes/train.py")
 eval_recipe = load_script("recipes/eval.py")
-
-TINY = ["--model_name_or_path", "hf-ser/tiny-hubert", "--tiny_hidden_size", "32", "--tiny_num_layers", "2",
-        "--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "16", "--learning_rate", "1e-3",
-        "--report_to", "none", "--logging_steps", "2", "--max_duration", "2.0", "--dataloader_num_workers", "0"]  # fmt: skip
 
 
 def _run(dataset, out, *extra) -> int:
