@@ -130,3 +130,12 @@ def test_skip_reasons_name_no_memory_address(small_corpora, tmp_path):
         reasons = [r["reason"] for r in csv.DictReader(fh)]
     assert any(r.startswith("unreadable audio") for r in reasons)
     assert not [r for r in reasons if re.search(r"0x[0-9a-fA-F]{6,}", r)], reasons
+
+
+def test_demo_synthesis_overwrites_only_its_own_folder(tmp_path, capsys):
+    synth = load_script("dataset_scripts/synthesize_demo_corpora.py")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert synth.main(["--out", str(mine), "--overwrite"]) == 2
+    assert "did not write" in capsys.readouterr().err and (mine / "notes.txt").read_text() == "keep me"

@@ -58,6 +58,7 @@ DEFAULT_VOICES = (
 _MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
 _FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 ESPEAK_RATE = 22_050
+MARKER = ".hf-ser-demo-corpora"  # --overwrite replaces only a folder holding it
 TESS_WORDS = (
     "back", "bar", "base", "bath", "bean", "beg", "bite", "boat", "bone", "book", "bought", "burn", "cab", "calm",
     "came", "cause", "chain", "chair", "chalk", "chat", "check", "cheek", "chief", "choice", "cool", "dab", "date",
@@ -277,10 +278,19 @@ def synthesize_demo_corpora(cfg: DemoConfig) -> dict[str, int]:
     if not 1 <= cfg.crema_d_actors <= 91:
         raise ValueError(f"--crema-d-actors must be in 1-91 (CREMA-D's actors), got {cfg.crema_d_actors}")
     out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder")
     if out.exists() and any(out.iterdir()):
         if not cfg.overwrite:
             raise FileExistsError(f"{out} is not empty; pass --overwrite")
+        if not (out / MARKER).is_file():
+            raise FileExistsError(
+                f"--out {out} holds files this script did not write (no {MARKER}); --overwrite only replaces demo "
+                "corpora it synthesised"
+            )
         shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("Demo corpora synthesised by hf-ser (dataset_scripts/synthesize_demo_corpora.py).\n")
     rng = np.random.default_rng(cfg.seed)
     voices = _VoicePool(tuple(cfg.voices), rng)
     jobs = {
