@@ -48,6 +48,23 @@ class ModelArguments:
     freeze_feature_encoder: bool = field(
         default=False, metadata={"help": "Also freeze the convolutional feature encoder in full fine-tuning."}
     )
+    cache_features: bool | None = field(
+        default=None,
+        metadata={
+            "help": "classifier only (on by default there): run the frozen backbone once per clip, cache the pooled "
+            "features on disk ($HF_SER_CACHE or ~/.cache/hf_ser) and train the head on them."
+        },
+    )
+    feature_views: int = field(
+        default=1,
+        metadata={
+            "help": "With cached features: views per training clip. View 0 is the whole clip; views 1..K-1 are "
+            "random crops with the run's augmentation, drawn once. Augmentation needs K >= 2."
+        },
+    )
+    attn_implementation: str = field(
+        default="sdpa", metadata={"help": "Attention kernel: sdpa (PyTorch's fused attention) or eager."}
+    )
     tiny_hidden_size: int = field(default=96, metadata={"help": "hf-ser/tiny-hubert only: hidden size."})
     tiny_num_layers: int = field(default=3, metadata={"help": "hf-ser/tiny-hubert only: transformer layers."})
 
@@ -74,6 +91,14 @@ class DataArguments:
     noise_p: float = field(default=0.0, metadata={"help": "Probability of Gaussian noise (train only)."})
     noise_min_snr_db: float = field(default=15.0, metadata={"help": "Lowest SNR of the added noise."})
     noise_max_snr_db: float = field(default=40.0, metadata={"help": "Highest SNR of the added noise."})
+    max_batch_seconds: float | None = field(
+        default=None,
+        metadata={
+            "help": "Duration-budget batches: each training batch holds length-bucketed clips of at most this many "
+            "seconds of (cropped, padded) audio, instead of per_device_train_batch_size clips. fairseq fine-tunes "
+            "hubert-large with 80 s per GPU."
+        },
+    )
     pad_to_max_length: bool = field(
         default=False,
         metadata={"help": "Pad every batch to max_duration (the transformers example's way) instead of dynamically."},
@@ -104,6 +129,10 @@ class SERTrainingArguments(TrainingArguments):
     bf16_if_available: bool = field(
         default=True, metadata={"help": "Train in bf16 when the GPU supports it (Ampere or newer); fp32 otherwise."}
     )
+    dataloader_persistent_workers: bool | None = field(
+        default=None,
+        metadata={"help": "Keep dataloader workers between epochs (default: whenever dataloader_num_workers > 0)."},
+    )
     dataloader_pin_memory: bool | None = field(
         default=None, metadata={"help": "Pin host memory for GPU transfers (default: only when CUDA is available)."}
     )
@@ -133,6 +162,12 @@ class SERTrainingArguments(TrainingArguments):
             self.bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
         if self.dataloader_pin_memory is None:
             self.dataloader_pin_memory = torch.cuda.is_available()
+        if self.dataloader_persistent_workers is None:
+            self.dataloader_persistent_workers = self.dataloader_num_workers > 0
+        if self.tf32 is None and not self.use_cpu and torch.cuda.is_available():
+            # TF32 for the fp32 matmuls left outside bf16 autocast (Ampere or newer); the probe on an H200 measured
+            # fused AdamW + TF32 at 1.35x a batch-32 full step (../measurements ceiling_probe).
+            self.tf32 = torch.cuda.get_device_capability()[0] >= 8
         if self.report_to == "auto":
             try:
                 import tensorboard  # noqa: F401
@@ -215,6 +250,17 @@ def validate_args(model_args, data_args, training_args) -> None:
             f"--max_duration {data_args.max_duration}: training clips are cropped to this many seconds; it must be "
             f"at least {MIN_SECONDS} (the shortest clip the dataset builder keeps)"
         )
+    if data_args.max_batch_seconds is not None and not (
+        _finite(data_args.max_batch_seconds) and data_args.max_batch_seconds >= data_args.max_duration
+    ):
+        errors.append(
+            f"--max_batch_seconds {data_args.max_batch_seconds}: must be at least --max_duration "
+            f"{data_args.max_duration} (a cropped clip must fit in a batch)"
+        )
+    if data_args.max_batch_seconds is not None and data_args.pad_to_max_length:
+        errors.append(
+            "--max_batch_seconds and --pad_to_max_length do not go together (the budget assumes dynamic padding)"
+        )
     for name in ("max_train_samples", "max_eval_samples"):
         v = getattr(data_args, name)
         if v is not None and v < 1:
@@ -233,6 +279,21 @@ def validate_args(model_args, data_args, training_args) -> None:
         errors.append(
             f"--noise_min_snr_db {data_args.noise_min_snr_db} is above --noise_max_snr_db {data_args.noise_max_snr_db}"
         )
+    augmenting = max(data_args.pitch_shift_p, data_args.time_stretch_p, data_args.noise_p) > 0
+    if model_args.cache_features and model_args.peft != "classifier":
+        errors.append(
+            f"--cache_features applies to --peft classifier only (the backbone of {model_args.peft} changes)"
+        )
+    caching = model_args.peft == "classifier" and model_args.cache_features is not False
+    if caching and augmenting and model_args.feature_views < 2:
+        errors.append(
+            "--peft classifier caches backbone features, and on-the-fly augmentation cannot be cached: pass "
+            "--feature_views K (K >= 2: the whole clip plus K-1 augmented crops, computed once) or --cache_features false"
+        )
+    if model_args.feature_views < 1:
+        errors.append(f"--feature_views {model_args.feature_views}: must be >= 1")
+    if model_args.attn_implementation not in ("sdpa", "eager"):
+        errors.append(f"--attn_implementation {model_args.attn_implementation}: sdpa or eager")
     if model_args.lora_r < 1:
         errors.append(f"--lora_r {model_args.lora_r}: the LoRA rank must be >= 1")
     if not (_finite(model_args.lora_dropout) and 0 <= model_args.lora_dropout < 1):

@@ -111,7 +111,8 @@ def load_pretrained(name_or_path: str, flag: str, *loaders):
         ) from err
 
 
-def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_layers: int = 3, seed: int = 42):
+def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_layers: int = 3, seed: int = 42,
+                  attn_implementation: str | None = None):  # fmt: skip
     """(model, feature_extractor) with an eight-emotion head and ``id2label`` = EMOTIONS.
 
     A checkpoint whose head has another label set (``superb/hubert-large-superb-er`` has 4) gets a fresh head.
@@ -119,11 +120,15 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
     if name_or_path == TINY_HUBERT:
         torch.manual_seed(seed)
         cfg = tiny_hubert_config(hidden_size=tiny_hidden_size, num_layers=tiny_num_layers)
+        if attn_implementation:
+            cfg._attn_implementation = attn_implementation
         return HubertForSequenceClassification(cfg), _tiny_feature_extractor()
     config, feature_extractor = load_pretrained(
         name_or_path, "--model_name_or_path", AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained
     )
     kwargs = {"local_files_only": True} if not Path(name_or_path).expanduser().is_dir() and hub_offline() else {}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     old = {int(k): v for k, v in (getattr(config, "id2label", None) or {}).items()}
     if old and sorted(old.values()) == sorted(EMOTIONS):
         pass  # the same eight emotions in another order: _fit_head_to_emotions re-orders the head's rows

@@ -17,6 +17,7 @@ from hf_ser.audio import SAMPLING_RATE, AugmentConfig
 from hf_ser.evaluation import predict_split, score_split, write_predictions
 from hf_ser.labels import EMOTIONS
 from hf_ser.metrics.functional import ser_metrics
+from hf_ser.sampling import DurationBatchSampler
 from hf_ser.transforms import AudioCollator, DataError, TrainTransform, clip_lengths, load_ser_dataset
 
 __all__ = [
@@ -90,11 +91,14 @@ def _autocast_dtype(args) -> torch.dtype | None:
     return torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
 
 
-def make_trainer(*args, train_lengths: list[int] | None = None, eval_raw=None, **kwargs):
+def make_trainer(
+    *args, train_lengths: list[int] | None = None, eval_raw=None, max_batch_seconds: float | None = None, **kwargs
+):
     """A transformers Trainer with two SER changes.
 
     - Training batches are grouped by length from ``train_lengths`` (metadata) instead of indexing the dataset,
-      which with an on-the-fly audio transform would decode every clip to measure it.
+      which with an on-the-fly audio transform would decode every clip to measure it; with ``max_batch_seconds``
+      they are duration-budget batches (:class:`hf_ser.sampling.DurationBatchSampler`).
     - Validation scores ``eval_raw`` (whole clips) through :func:`hf_ser.evaluation.predict_split`, the path every
       other score takes, so no clip's score depends on its batch (the Trainer's own eval sampler mixes lengths).
       Every process scores the whole split (it is small), so no gathering can drop or repeat clips.
@@ -104,7 +108,21 @@ def make_trainer(*args, train_lengths: list[int] | None = None, eval_raw=None, *
     from transformers.trainer_utils import speed_metrics
 
     class SERTrainer(Trainer):
+        duration_sampler = None
+
         def _get_train_sampler(self, train_dataset=None):
+            if max_batch_seconds is not None:
+                if train_lengths is None:
+                    raise DataError("--max_batch_seconds needs the dataset's 'duration' column")
+                if self.duration_sampler is None:
+                    self.duration_sampler = DurationBatchSampler(
+                        train_lengths,
+                        max_batch_samples=int(max_batch_seconds * SAMPLING_RATE),
+                        seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
+                        num_replicas=max(1, self.args.world_size),
+                        rank=self.args.process_index,
+                    )
+                return self.duration_sampler
             if self.args.train_sampling_strategy == "group_by_length" and train_lengths is not None:
                 return LengthGroupedSampler(
                     self.args.train_batch_size * self.args.gradient_accumulation_steps, lengths=train_lengths
@@ -135,6 +153,14 @@ def make_trainer(*args, train_lengths: list[int] | None = None, eval_raw=None, *
     trainer = SERTrainer(*args, **kwargs)
     trainer.add_callback(DivergenceGuard())
     return trainer
+
+
+def _batching(trainer, data_args, training_args) -> dict:
+    sampler = getattr(trainer, "duration_sampler", None)
+    if sampler is None:
+        return {"kind": "clips", "per_device_train_batch_size": training_args.per_device_train_batch_size}
+    return {"kind": "duration", "max_batch_seconds": data_args.max_batch_seconds,
+            "batches_per_epoch": len(sampler.batches), "padding_fraction": round(sampler.padding_fraction, 4)}  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -183,6 +209,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
         tiny_hidden_size=model_args.tiny_hidden_size,
         tiny_num_layers=model_args.tiny_num_layers,
         seed=training_args.seed,
+        attn_implementation=model_args.attn_implementation,
     )
     model = apply_method(
         model,
@@ -210,24 +237,43 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
     )
 
     # Training loop
-    trainer = make_trainer(
-        model=model,
-        train_lengths=clip_lengths(train_raw, data_args.max_duration),
-        eval_raw=val_raw,
-        args=training_args,
-        train_dataset=train_raw.with_transform(TrainTransform(data_args.max_duration, augment)),
-        eval_dataset=val_raw,  # scored by SERTrainer.evaluate through predict_split
-        data_collator=collator,
-        compute_metrics=compute_metrics,
-        processing_class=feature_extractor,
-    )
+    if resume and training_args.process_index == 0:
+        print(f"Resuming from {resume}", flush=True)
+    feature_seconds = None
+    if model_args.peft == "classifier" and model_args.cache_features is not False:
+        from hf_ser.cached_head import train_head_on_cached_features
+        from hf_ser.features import FeatureSpec
+
+        spec = FeatureSpec(views=model_args.feature_views, max_duration=data_args.max_duration,
+                           augment=tuple(dataclasses.asdict(augment).items()), seed=training_args.seed,
+                           all_layers=bool(getattr(model.config, "use_weighted_layer_sum", False)),
+                           compute_dtype="bfloat16" if training_args.bf16 else "float32")  # fmt: skip
+        t0 = time.perf_counter()
+        trainer, train_out, feature_seconds = train_head_on_cached_features(
+            model, feature_extractor, train_raw, val_raw, training_args, spec, resume=resume,
+            compute_metrics=compute_metrics, callbacks=[DivergenceGuard()],
+        )  # fmt: skip
+        train_seconds = time.perf_counter() - t0
+        trained = model  # the full model, its head now the best trained one
+    else:
+        trainer = make_trainer(
+            model=model,
+            train_lengths=clip_lengths(train_raw, data_args.max_duration),
+            max_batch_seconds=data_args.max_batch_seconds,
+            eval_raw=val_raw,
+            args=training_args,
+            train_dataset=train_raw.with_transform(TrainTransform(data_args.max_duration, augment)),
+            eval_dataset=val_raw,  # scored by SERTrainer.evaluate through predict_split
+            data_collator=collator,
+            compute_metrics=compute_metrics,
+            processing_class=feature_extractor,
+        )
+        t0 = time.perf_counter()
+        train_out = trainer.train(resume_from_checkpoint=resume)
+        train_seconds = time.perf_counter() - t0
+        trained = None
     if resume:
-        logger.info("resuming from %s", resume)
-        if training_args.process_index == 0:
-            print(f"Resuming from {resume}", flush=True)
-    t0 = time.perf_counter()
-    train_out = trainer.train(resume_from_checkpoint=resume)
-    train_seconds = time.perf_counter() - t0
+        logger.info("resumed from %s", resume)
     trainer.accelerator.wait_for_everyone()
     if not trainer.is_world_process_zero():
         trainer.accelerator.wait_for_everyone()
@@ -236,7 +282,8 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
     # Export, then score the exported model in fp32: what results.json reports is what eval.py score and
     # pipeline() give for the saved folder (LoRA merged, no autocast), clip for clip.
     out = Path(training_args.output_dir)
-    final = export_model(trainer.accelerator.unwrap_model(trainer.model), feature_extractor, out)
+    final = export_model(trained if trained is not None else trainer.accelerator.unwrap_model(trainer.model),
+                         feature_extractor, out)  # fmt: skip
     final.to(training_args.device)
     scored = {}
     for name, raw in (("validation", val_raw), ("test", test_raw)):
@@ -253,9 +300,11 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
         "seed": training_args.seed,
         "params": params,
         "train_runtime_s": round(train_seconds, 2),
+        "feature_extraction_s": round(feature_seconds, 2) if feature_seconds is not None else None,
         "train_steps": int(train_out.global_step),
         "epochs": float(trainer.state.epoch or 0),
         "best_checkpoint": trainer.state.best_model_checkpoint,
+        "batching": _batching(trainer, data_args, training_args),
         "resumed_from": resume,
         "peak_memory": peak_memory_mb(),
         "world_size": int(training_args.world_size),
