@@ -15,15 +15,15 @@ from conftest import REPO
 def test_benchmark_suite_smoke_and_report(tmp_path):
     out = tmp_path / "smoke.json"
     env = {**os.environ, "HF_SER_BENCH_SMOKE": "1", "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
-    cmd = [sys.executable, "-m", "pytest", "benchmarks", "-q", "--benchmark-enable", f"--benchmark-json={out}",
-           "-p", "no:cacheprovider", "-o", "addopts="]  # fmt: skip
+    # as pytest-benchmark users run it: no flags from the Makefile
+    cmd = [sys.executable, "-m", "pytest", "benchmarks", "-q", f"--benchmark-json={out}", "-p", "no:cacheprovider"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     data = json.loads(out.read_text())
     names = {b["name"].split("[")[0] for b in data["benchmarks"]}
     assert {"test_inference_cpu_fp32", "test_inference_cuda", "test_train_step_cpu_fp32", "test_train_step_cuda_bf16",
             "test_epoch_padding", "test_classifier_only_freezing", "test_augmentation_3s_clip", "test_collator_batch_8",
-            "test_metrics_bundle_100k_x_8", "test_build_full_size"} <= names  # fmt: skip
+            "test_metrics_bundle_100k_x_8", "test_build_full_size", "test_trainer_e2e"} <= names  # fmt: skip
     precisions = {(b["name"].split("[")[0], b["extra_info"].get("dtype")) for b in data["benchmarks"]}
     assert ("test_inference_cuda", "bfloat16") in precisions
     assert ("test_train_step_cuda_bf16", "bfloat16 autocast") in precisions
@@ -40,11 +40,20 @@ def test_benchmark_suite_smoke_and_report(tmp_path):
         "## Inference",
         "## Training step",
         "## Side by side (same run)",
+        "## Trainer end to end",
         "## Data path",
         "## Dataset build",
     ):
         assert heading in text
     assert "smoke run" in text
+
+
+def test_disabled_benchmarking_stops_with_one_line():
+    env = {**os.environ, "HF_SER_BENCH_SMOKE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "--benchmark-disable", "-p",
+                           "no:cacheprovider"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 2 and "--benchmark-disable leaves them nothing to do" in proc.stdout + proc.stderr
+    assert "AttributeError" not in proc.stdout + proc.stderr
 
 
 def _common():

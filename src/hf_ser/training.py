@@ -179,9 +179,9 @@ def _select_rows(dd, data_args):
     return train_raw, val_raw, test_raw
 
 
-def train(model_args, data_args, training_args, *, command: str | None = None) -> dict:
+def train(model_args, data_args, training_args, *, command: str | None = None, callbacks=()) -> dict:
     """Fine-tune, score validation and test, write the run folder; returns results.json's content (on the main
-    process; the others return an empty dict)."""
+    process; the others return an empty dict). ``callbacks`` are extra TrainerCallbacks (timers, loggers)."""
     from hf_ser.hub import check_hub_push
     from hf_ser.modeling import apply_method, count_parameters, export_model, load_backbone
     from hf_ser.reporting import plot_confusion_matrix, versions, write_json
@@ -251,7 +251,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
         t0 = time.perf_counter()
         trainer, train_out, feature_seconds = train_head_on_cached_features(
             model, feature_extractor, train_raw, val_raw, training_args, spec, resume=resume,
-            compute_metrics=compute_metrics, callbacks=[DivergenceGuard()],
+            compute_metrics=compute_metrics, callbacks=[DivergenceGuard(), *callbacks],
         )  # fmt: skip
         train_seconds = time.perf_counter() - t0
         trained = model  # the full model, its head now the best trained one
@@ -267,6 +267,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None) -
             data_collator=collator,
             compute_metrics=compute_metrics,
             processing_class=feature_extractor,
+            callbacks=list(callbacks),
         )
         t0 = time.perf_counter()
         train_out = trainer.train(resume_from_checkpoint=resume)
