@@ -44,7 +44,13 @@ class ModelArguments:
     )
     lora_r: int = field(default=8, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha (scale = alpha / r)."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA branch."})
+    lora_dropout: float = field(
+        default=0.0,
+        metadata={
+            "help": "Dropout on the LoRA branch. 0 by default: on an H200 a dropout of 0.05 cost 15-20%% of a qkv step "
+            "(peft copies the input once per adapted projection); the paper YAMLs set 0.05 explicitly."
+        },
+    )
     freeze_feature_encoder: bool = field(
         default=False, metadata={"help": "Also freeze the convolutional feature encoder in full fine-tuning."}
     )

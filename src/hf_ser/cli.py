@@ -1,0 +1,182 @@
+"""The ``hf-ser`` console command: ``predict`` (files, folders, globs, long recordings) and ``export`` (ONNX).
+
+    hf-ser predict clips/ --model outputs/demo --output predictions.csv
+    hf-ser predict call.mp3 --model outputs/demo --window 4 --hop 2 --plot call.png
+    hf-ser export --model outputs/demo --output outputs/demo-onnx --quantize int8
+    hf-ser predict clips/ --model outputs/demo-onnx --backend onnx
+
+Exit status: 0 when every file was scored, 1 when some file could not be (its row says why), 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hf-ser", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    pr = sub.add_parser("predict", help="emotions of audio files, folders or long recordings")
+    pr.add_argument("paths", nargs="+", metavar="PATH", help="audio files (anything FFmpeg reads), folders, or globs")
+    pr.add_argument("--model", required=True, help="checkpoint folder or Hub id (an ONNX folder with --backend onnx)")
+    pr.add_argument("--output", help="CSV or JSONL file (by its suffix); default: CSV on standard output")
+    pr.add_argument("--format", choices=["csv", "jsonl"], help="output format (default: from --output, else csv)")
+    pr.add_argument("--top_k", type=int, default=1, help="also list the k most likely labels per row (default 1)")
+    pr.add_argument("--window", type=float, help="seconds per window: one row per window plus a summary row")
+    pr.add_argument("--hop", type=float, help="seconds between window starts (default: the window, no overlap)")
+    pr.add_argument("--plot", help="with --window: emotion-over-time PNG (a folder when there are several files)")
+    pr.add_argument("--max_seconds", type=float, default=60.0,
+                    help="without --window, longer files are not classified whole (default 60)")  # fmt: skip
+    pr.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 (default cpu)")
+    pr.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    pr.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    pr.add_argument("--batch_seconds", type=float, default=60.0, help="audio seconds per forward pass (default 60)")
+    ex = sub.add_parser("export", help="ONNX export (optionally int8) for fast CPU inference")
+    ex.add_argument("--model", required=True, help="checkpoint folder or Hub id")
+    ex.add_argument("--output", required=True, help="folder to write model.onnx / model.int8.onnx and configs into")
+    ex.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantisation of the MatMul weights")
+    return p
+
+
+def _columns(labels, top_k) -> list[str]:
+    return ["file", "kind", "start", "end", "status", "label", "score", *[f"p_{x}" for x in labels],
+            *([f"top_{k}" for k in range(1, top_k + 1)] if top_k > 1 else [])]  # fmt: skip
+
+
+def _row(file, kind, start, end, status, probs, labels, top_k) -> dict:
+    row = {"file": file, "kind": kind, "start": _round(start), "end": _round(end), "status": status}
+    if probs is None:
+        row.update({"label": "", "score": None, **{f"p_{x}": None for x in labels}})
+    else:
+        order = sorted(range(len(labels)), key=lambda i: -probs[i])
+        row.update({"label": labels[order[0]], "score": round(float(probs[order[0]]), 6),
+                    **{f"p_{x}": round(float(p), 6) for x, p in zip(labels, probs, strict=True)}})  # fmt: skip
+        if top_k > 1:
+            row.update({f"top_{k + 1}": f"{labels[i]}:{probs[i]:.4f}" for k, i in enumerate(order[:top_k])})
+    return row
+
+
+def _round(x):
+    return None if x is None else round(float(x), 3)
+
+
+class _Writer:
+    def __init__(self, fmt: str, fh, columns: list[str]):
+        self.fmt, self.fh, self.columns = fmt, fh, columns
+        if fmt == "csv":
+            self.csv = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+            self.csv.writeheader()
+
+    def write(self, row: dict) -> None:
+        if self.fmt == "csv":
+            self.csv.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        else:
+            self.fh.write(json.dumps({k: row.get(k) for k in self.columns}) + "\n")
+        self.fh.flush()
+
+
+def predict(args) -> int:
+    from tqdm.auto import tqdm
+
+    from hf_ser.predict import EmotionPredictor, expand_inputs, iter_results
+    from hf_ser.reporting import check_output_path
+    from hf_ser.windows import plot_emotion_over_time
+
+    if args.top_k < 1:
+        raise _Usage(f"--top_k {args.top_k}: must be >= 1")
+    if args.window is None and (args.hop is not None or args.plot):
+        raise _Usage("--hop and --plot need --window S")
+    hop = args.hop if args.hop is not None else args.window
+    if args.window is not None and not (args.window > 0 and hop > 0 and hop <= args.window):
+        raise _Usage(f"--window {args.window} / --hop {hop}: need 0 < hop <= window")
+    if args.max_seconds <= 0 or args.batch_seconds <= 0:
+        raise _Usage("--max_seconds and --batch_seconds must be > 0")
+    fmt = args.format or ("jsonl" if args.output and args.output.endswith((".jsonl", ".json")) else "csv")
+    if args.output:
+        check_output_path(args.output, "--output", folder=False)
+    files, missing = expand_inputs(args.paths)
+    if args.plot:
+        check_output_path(args.plot, "--plot", folder=len(files) > 1)
+    predictor = EmotionPredictor.from_pretrained(args.model, backend=args.backend, device=args.device,
+                                                 dtype=args.dtype, batch_seconds=args.batch_seconds)  # fmt: skip
+    for m in missing:
+        print(f"warning: {m}", file=sys.stderr)
+    if not files:
+        print("error: no audio file to score", file=sys.stderr)
+        return 2
+    labels = predictor.labels
+    out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115 - closed below
+    failed = 0
+    try:
+        writer = _Writer(fmt, out, _columns(labels, args.top_k))
+        with tqdm(total=len(files), desc="Predicting", unit="file", file=sys.stderr) as bar:
+            for res in iter_results(predictor, files, window=args.window, hop=hop, max_seconds=args.max_seconds,
+                                    progress=bar):  # fmt: skip
+                failed += not res.scored
+                for seg in res.windows:
+                    writer.write(
+                        _row(res.file, "window", seg.start, seg.end, seg.status, seg.probs, labels, args.top_k)
+                    )
+                kind = "summary" if args.window is not None else "file"
+                writer.write(_row(res.file, kind, 0.0 if res.duration is not None else None, res.duration, res.status,
+                                  res.probs, labels, args.top_k))  # fmt: skip
+                if args.plot and res.windows:
+                    png = Path(args.plot) if len(files) == 1 else Path(args.plot) / f"{Path(res.file).stem}.png"
+                    probs = [s.probs if s.probs is not None else [0.0] * len(labels) for s in res.windows]
+                    plot_emotion_over_time([(s.start, s.end) for s in res.windows], np.array(probs),
+                                           labels, png, title=Path(res.file).name,
+                                           silent=[s.status != "ok" for s in res.windows])  # fmt: skip
+    finally:
+        if args.output:
+            out.close()
+    n = len(files)
+    print(f"{n - failed} of {n} file{'s' if n != 1 else ''} scored" + (f"; {failed} could not be (see their rows)" if failed else "")
+          + (f"; wrote {args.output}" if args.output else ""), file=sys.stderr)  # fmt: skip
+    return 1 if failed or missing else 0
+
+
+def export(args) -> int:
+    from hf_ser.export import export_onnx
+    from hf_ser.reporting import check_output_path
+
+    check_output_path(args.output, "--output", folder=True)
+    path = export_onnx(args.model, args.output, quantize=args.quantize)
+    print(
+        f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB); try: hf-ser predict FILES --model {args.output} --backend onnx"
+    )
+    return 0
+
+
+class _Usage(ValueError):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hf_ser.modeling import ModelLoadError
+    from hf_ser.reporting import OutputPathError
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return predict(args) if args.command == "predict" else export(args)
+    except (ModelLoadError, OutputPathError, _Usage, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Predicting emotions for files, folders and long recordings: what ``hf-ser predict`` and the web demo run.
+
+:class:`EmotionPredictor` loads a checkpoint (a folder or Hub id, PyTorch) or an exported ONNX folder, and turns
+audio into probabilities over the model's labels. Files are decoded by :mod:`hf_ser.audio_stream`; folders are
+batched across files, longest-first order kept out of the results (rows come back in input order); long recordings
+are cut into windows by :mod:`hf_ser.windows`, and silent windows are marked instead of classified.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hf_ser.audio_stream import AUDIO_SUFFIXES, UnreadableAudio, audio_info, read_audio, stream_audio
+from hf_ser.inference import forward_arrays, length_sorted_batches, padding_sensitive
+from hf_ser.windows import is_silent, iter_windows, summarise
+
+__all__ = ["EmotionPredictor", "FileResult", "Segment", "expand_inputs"]
+
+logger = logging.getLogger(__name__)
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class Segment:
+    start: float  # seconds
+    end: float
+    status: str  # "ok", "silence"
+    probs: np.ndarray | None = None
+
+
+@dataclass
+class FileResult:
+    file: str
+    status: str  # "ok", "silence" or "error: <reason>"
+    duration: float | None = None
+    probs: np.ndarray | None = None  # the whole file's (or the windows' summary)
+    windows: list[Segment] = field(default_factory=list)
+
+    @property
+    def scored(self) -> bool:
+        """A label came out (a silent or unreadable file has none)."""
+        return self.status == "ok"
+
+
+def expand_inputs(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
+    """Files from files, folders (recursive, audio suffixes only) and globs, in a stable order; plus the inputs that
+    matched nothing (reported by the caller)."""
+    import glob
+
+    files: list[Path] = []
+    missing: list[str] = []
+    for p in paths:
+        path = Path(p).expanduser()
+        if path.is_dir():
+            found = sorted(q for q in path.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES)
+            files.extend(found)
+            if not found:
+                missing.append(f"{p} (a folder with no audio files)")
+        elif path.exists():
+            files.append(path)
+        elif any(c in p for c in "*?["):
+            hits = sorted(Path(h) for h in glob.glob(str(path), recursive=True) if Path(h).is_file())
+            files.extend(hits)
+            if not hits:
+                missing.append(f"{p} (the pattern matched no file)")
+        else:
+            missing.append(f"{p} (no such file or folder)")
+    seen: set[Path] = set()
+    unique = [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+    return unique, missing
+
+
+class _OnnxBackend:
+    def __init__(self, folder: Path, device: str):
+        import onnxruntime as ort
+
+        from hf_ser.export import onnx_model_file
+
+        providers = (
+            ["CUDAExecutionProvider", "CPUExecutionProvider"]
+            if device.startswith("cuda")
+            else ["CPUExecutionProvider"]
+        )
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(onnx_model_file(folder)), opts, providers=providers)
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def __call__(self, inputs: dict) -> np.ndarray:
+        feed = {k: v.numpy() for k, v in inputs.items() if k in self.inputs}
+        if "attention_mask" in feed:
+            feed["attention_mask"] = feed["attention_mask"].astype(np.int64)
+        return self.session.run(None, feed)[0]
+
+
+class EmotionPredictor:
+    """Probabilities over a model's labels for audio arrays, files and long recordings.
+
+    ``backend="onnx"`` reads a folder written by ``hf-ser export``. Scores never depend on the batch: a
+    padding-sensitive model (group-norm encoder) is only batched over clips of equal length.
+    """
+
+    def __init__(self, model, feature_extractor, *, device: str = "cpu", dtype: str = "float32", backend: str = "torch",
+                 onnx_folder: Path | None = None, batch_seconds: float = 60.0, max_batch_size: int = 64):  # fmt: skip
+        self.model, self.feature_extractor, self.backend = model, feature_extractor, backend
+        self.config = model.config if model is not None else None
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.rate = int(feature_extractor.sampling_rate)
+        self.batch_samples = int(batch_seconds * self.rate)
+        self.max_batch_size = max_batch_size
+        self._onnx = _OnnxBackend(onnx_folder, device) if backend == "onnx" else None
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, *, backend: str = "torch", device: str = "cpu", dtype: str = "float32",
+                        flag: str = "--model", **kwargs) -> EmotionPredictor:  # fmt: skip
+        """Load for prediction; raises ModelLoadError (one line) for a folder that is not an audio classifier or a
+        Hub id that cannot be reached, before any audio is read."""
+        from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForAudioClassification
+
+        from hf_ser.modeling import ModelLoadError, load_pretrained
+
+        if dtype not in DTYPES:
+            raise ModelLoadError(f"--dtype {dtype}: one of {', '.join(DTYPES)}")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelLoadError(f"--device {device}: torch {torch.__version__} sees no CUDA device here")
+        if backend == "onnx":
+            from hf_ser.export import onnx_model_file
+
+            folder = Path(name_or_path).expanduser()
+            if not folder.is_dir():
+                raise ModelLoadError(
+                    f"{flag} {name_or_path}: --backend onnx needs a folder written by `hf-ser export`"
+                )
+            try:
+                onnx_model_file(folder)
+            except FileNotFoundError as err:
+                raise ModelLoadError(f"{flag} {name_or_path}: {err}") from err
+            config, fe = load_pretrained(
+                str(folder), flag, AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained
+            )
+            shell = type("ConfigOnly", (), {"config": config})()
+            return cls(shell, fe, device=device, dtype="float32", backend="onnx", onnx_folder=folder, **kwargs)
+        config, fe = load_pretrained(
+            name_or_path, flag, AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained
+        )
+        from transformers.models.auto.modeling_auto import MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES as HEADS
+
+        archs = getattr(config, "architectures", None) or []
+        headless = archs and not any(
+            a.endswith(("ForSequenceClassification", "ForAudioClassification")) for a in archs
+        )
+        if config.model_type not in HEADS or headless:
+            what = archs[0] if archs else type(config).__name__.removesuffix("Config")
+            raise ModelLoadError(
+                f"{flag} {name_or_path}: a {what} checkpoint, not an audio-classification model (no classification "
+                "head); fine-tune one with recipes/train.py"
+            )
+        (model,) = load_pretrained(name_or_path, flag, AutoModelForAudioClassification.from_pretrained)
+        model = model.to(device=device, dtype=DTYPES[dtype]).eval()
+        return cls(model, fe, device=device, dtype=dtype, **kwargs)
+
+    @property
+    def labels(self) -> list[str]:
+        id2label = {int(k): v for k, v in self.config.id2label.items()}
+        return [id2label[i] for i in sorted(id2label)]
+
+    # ------------------------------------------------------------------------------------------------ arrays
+    def _logits(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        equal = padding_sensitive(self.config, self.feature_extractor)
+        if self._onnx is None:
+            return forward_arrays(self.model, self.feature_extractor, arrays, equal_length=equal, device=self.device)
+        out = np.zeros((len(arrays), len(self.labels)), dtype=np.float32)
+        groups: dict[int, list[int]] = {}
+        for i, a in enumerate(arrays):
+            groups.setdefault(len(a) if equal else 0, []).append(i)
+        for idx in groups.values():
+            clips = [arrays[i] for i in idx]
+            kw = {"padding": "longest"} if len(clips) > 1 else {}
+            inputs = self.feature_extractor(clips if len(clips) > 1 else clips[0], sampling_rate=self.rate,
+                                            return_tensors="pt", **kw)  # fmt: skip
+            if "attention_mask" in self._onnx.inputs and "attention_mask" not in inputs:
+                inputs["attention_mask"] = torch.ones_like(inputs["input_values"], dtype=torch.long)
+            out[idx] = self._onnx(inputs)
+        return out
+
+    def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """Probabilities (N x labels) of float32 mono arrays at the model's rate, batched by total seconds."""
+        probs = np.zeros((len(arrays), len(self.labels)), dtype=np.float32)
+        batches = length_sorted_batches([len(a) for a in arrays], batch_size=self.max_batch_size, equal_length=False,
+                                        max_batch_samples=self.batch_samples)  # fmt: skip
+        for idx in batches:
+            logits = self._logits([arrays[i] for i in idx])
+            probs[idx] = torch.softmax(torch.from_numpy(logits).float(), dim=-1).numpy()
+        return probs
+
+    # ------------------------------------------------------------------------------------------------ files
+    def predict_files(self, files: Sequence[Path], *, max_seconds: float = 60.0, files_per_chunk: int = 256,
+                      workers: int = 4, progress=None) -> Iterator[FileResult]:  # fmt: skip
+        """One result per file (whole-file classification), in input order. Files are decoded in a thread pool a
+        chunk at a time and batched across files by length; a file longer than ``max_seconds`` is an error row
+        (pass a window for those)."""
+        decode = partial(self._decode_whole, max_seconds=max_seconds)
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            for lo in range(0, len(files), files_per_chunk):
+                chunk = files[lo : lo + files_per_chunk]
+                decoded = list(pool.map(decode, chunk))
+                arrays = [a for a in decoded if isinstance(a, np.ndarray)]
+                probs = iter(self.predict_arrays(arrays)) if arrays else iter(())
+                for path, a in zip(chunk, decoded, strict=True):
+                    if isinstance(a, np.ndarray):
+                        yield FileResult(str(path), "ok", len(a) / self.rate, next(probs))
+                    else:
+                        yield FileResult(str(path), a[0], a[1])
+                    if progress is not None:
+                        progress.update(1)
+
+    def _decode_whole(self, path: Path, max_seconds: float):
+        try:
+            header_duration, _, _ = audio_info(path)
+            if header_duration is not None and header_duration > max_seconds:
+                return (f"error: {header_duration:.1f} s is longer than --max_seconds {max_seconds:g}; pass --window S "
+                        "--hop H for emotion over time", header_duration)  # fmt: skip
+            audio = read_audio(path, self.rate)
+        except UnreadableAudio as err:
+            return (f"error: {err}", None)
+        if len(audio) > max_seconds * self.rate:
+            return (f"error: {len(audio) / self.rate:.1f} s is longer than --max_seconds {max_seconds:g}; pass "
+                    "--window S --hop H for emotion over time", len(audio) / self.rate)  # fmt: skip
+        if audio.size == 0:
+            return ("error: no audio samples", 0.0)
+        if not np.isfinite(audio).all():
+            return ("error: corrupt samples (NaN or inf)", len(audio) / self.rate)
+        if is_silent(audio):
+            return ("silence", len(audio) / self.rate)
+        return audio
+
+    def predict_long(self, path: Path, window: float, hop: float, *, chunk_seconds: float = 30.0) -> FileResult:
+        """Windows over a streamed recording (bounded memory), silent windows marked, plus the summary."""
+        try:
+            chunks = stream_audio(path, self.rate, chunk_seconds=chunk_seconds)
+            segments: list[Segment] = []
+            pending: list[tuple[Segment, np.ndarray]] = []
+            total = 0
+            for w in iter_windows(chunks, window, hop, self.rate):
+                seg = Segment(w.start / self.rate, w.end / self.rate, "ok")
+                total = max(total, w.end)
+                segments.append(seg)
+                if is_silent(w.audio):
+                    seg.status = "silence"
+                else:
+                    pending.append((seg, w.audio))
+                if sum(len(a) for _, a in pending) >= self.batch_samples:
+                    self._classify(pending)
+                    pending = []
+            self._classify(pending)
+        except UnreadableAudio as err:
+            return FileResult(str(path), f"error: {err}")
+        if not segments:
+            return FileResult(str(path), "error: no audio samples", 0.0)
+        voiced = [s for s in segments if s.status == "ok"]
+        if not voiced:
+            return FileResult(str(path), "silence", total / self.rate, None, segments)
+        summary = summarise(np.stack([s.probs for s in voiced]), [s.end - s.start for s in voiced])
+        return FileResult(str(path), "ok", total / self.rate, summary, segments)
+
+    def _classify(self, pending: list[tuple[Segment, np.ndarray]]) -> None:
+        if pending:
+            for (seg, _), p in zip(pending, self.predict_arrays([a for _, a in pending]), strict=True):
+                seg.probs = p
+
+
+def iter_results(predictor: EmotionPredictor, files: Iterable[Path], *, window=None, hop=None, **kwargs):
+    if window is None:
+        yield from predictor.predict_files(list(files), **kwargs)
+        return
+    progress = kwargs.get("progress")
+    for f in files:
+        yield predictor.predict_long(f, window, hop)
+        if progress is not None:
+            progress.update(1)
