@@ -30,6 +30,10 @@ REQUIRED = {
     "test_collator": ("what", "batches_per_s"),
     "test_metrics_bundle": ("what", "n", "classes"),
     "test_build_full_size": ("num_proc", "files", "files_per_s"),
+    "test_predict_backend_cpu": ("arch", "backend", "clip_s", "latency_median_s", "rtf"),
+    "test_onnx_agreement": ("clips", "torch_accuracy", "fp32_agreement", "int8_agreement", "int8_accuracy"),
+    "test_predict_folder_vs_bare": ("arch", "device", "dtype", "clips", "folder_audio_s_per_s", "bare_audio_s_per_s",
+                                    "folder_vs_bare"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
                          "data_wait_share", "peak_memory_mb", "projected_50_epochs_min"),
 }  # fmt: skip
@@ -157,6 +161,48 @@ def e2e_table(data) -> list[str]:
     return out + [""]
 
 
+def predict_table(data) -> list[str]:
+    rows = _rows(data, "test_predict_backend_cpu")
+    agree = _rows(data, "test_onnx_agreement")
+    folder = _rows(data, "test_predict_folder_vs_bare")
+    if not (rows or agree or folder):
+        return []
+    out = ["## Predict (`hf-ser predict`)", ""]
+    if rows:
+        out += ["CPU, batch 1, median latency; speed-up = the plain `pipeline()`'s latency / this backend's, same run.", "",
+                "| arch | clip (s) | backend | latency (ms) | RTF | speed-up vs pipeline |",
+                "| --- | ---: | --- | ---: | ---: | ---: |"]  # fmt: skip
+        base = {(b["extra_info"]["arch"], b["extra_info"]["clip_s"]): b["extra_info"]["latency_median_s"]
+                for b in rows if b["extra_info"]["backend"] == "pipeline"}  # fmt: skip
+        order = {"pipeline": 0, "torch": 1, "onnx_fp32": 2, "onnx_int8": 3}
+        for b in sorted(
+            rows,
+            key=lambda b: (
+                b["extra_info"]["arch"],
+                b["extra_info"]["clip_s"],
+                order.get(b["extra_info"]["backend"], 9),
+            ),
+        ):
+            e = b["extra_info"]
+            ref = base.get((e["arch"], e["clip_s"]))
+            up = f"{ref / e['latency_median_s']:.2f}x" if ref else "n/a"
+            out.append(
+                f"| {e['arch']} | {e['clip_s']:g} | {e['backend']} | {1000 * e['latency_median_s']:,.1f} | {e['rtf']:.3f} | {up} |"
+            )
+        out.append("")
+    for b in agree:
+        e = b["extra_info"]
+        out += [f"Trained demo model on its {e['clips']} test clips: torch fp32 accuracy {100 * e['torch_accuracy']:.1f}%; "
+                f"ONNX fp32 top-1 agreement {100 * e['fp32_agreement']:.1f}% (accuracy {100 * e['fp32_accuracy']:.1f}%), "
+                f"ONNX int8 agreement {100 * e['int8_agreement']:.1f}% (accuracy {100 * e['int8_accuracy']:.1f}%).", ""]  # fmt: skip
+    for b in folder:
+        e = b["extra_info"]
+        out += [f"{e['arch']} on {e['device']} ({e['dtype']}), {e['clips']} clips of {e['clip_s']:g} s: predict over WAV "
+                f"files {e['folder_audio_s_per_s']:,.0f} audio s/s, bare forward {e['bare_audio_s_per_s']:,.0f} audio s/s "
+                f"({100 * e['folder_vs_bare']:.0f}% of the bare forward).", ""]  # fmt: skip
+    return out
+
+
 def data_table(data) -> list[str]:
     rows = _rows(data, "test_augmentation") + _rows(data, "test_collator") + _rows(data, "test_metrics_bundle")
     builds = _rows(data, "test_build_full_size")
@@ -192,7 +238,13 @@ def render(data: dict) -> str:
             f"peft {info.get('peft', '?')}, Python {info.get('python', '?')}; {data.get('datetime', '')}"
             + (" (**smoke run: tiny configs, not figures to quote**)" if info.get("smoke") else ""), ""]  # fmt: skip
     return "\n".join(
-        head + inference_table(data) + training_table(data) + e2e_table(data) + ratio_table(data) + data_table(data)
+        head
+        + inference_table(data)
+        + training_table(data)
+        + e2e_table(data)
+        + predict_table(data)
+        + ratio_table(data)
+        + data_table(data)
     )
 
 

@@ -234,3 +234,16 @@ def test_onnx_export_matches_torch(tiny_model, inputs, tmp_path, quantize):
         == 0
     )
     assert _rows(csv_path)[0]["status"] == "ok"
+
+
+def test_without_ffmpeg_wav_flac_and_mp3_still_decode(tiny_model, inputs, monkeypatch):
+    """A machine without FFmpeg (the GPU hosts have none) falls back to libsndfile, with the same samples."""
+    import hf_ser.audio_stream as audio_stream
+
+    with_ffmpeg = {n: audio_stream.read_audio(inputs / n) for n in ("a.wav", "b.flac")}
+    monkeypatch.setattr(audio_stream, "_ffmpeg_available", lambda: False)
+    for name, ref in with_ffmpeg.items():
+        np.testing.assert_allclose(audio_stream.read_audio(inputs / name), ref, atol=1e-6)
+    assert audio_stream.read_audio(inputs / "c.mp3").size > 0
+    with pytest.raises(audio_stream.UnreadableAudio, match="FFmpeg is not installed"):
+        audio_stream.read_audio(inputs / "junk.wav")

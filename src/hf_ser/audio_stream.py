@@ -1,6 +1,7 @@
 """Reading a user's recordings for inference: any format FFmpeg decodes, any rate and channel count, whole or streamed.
 
-Audio becomes float32 mono at the model's rate the way the dataset builder converts the corpora (channel mean, soxr
+Decoding is FFmpeg's (torchcodec); on a machine without FFmpeg, libsndfile's (WAV, FLAC, OGG, MP3). Audio becomes
+float32 mono at the model's rate the way the dataset builder converts the corpora (channel mean, soxr
 high-quality resampling), so a clip is scored as it would have been had it been in the training data. Long files are
 streamed in chunks through one continuous resampler (``soxr.ResampleStream``): memory stays bounded by the chunk and
 window sizes, whatever the recording's length.
@@ -8,6 +9,7 @@ window sizes, whatever the recording's length.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +29,56 @@ class UnreadableAudio(ValueError):
     """A file that yields no audio; the message is the reason reported for it."""
 
 
+class _SoundfileDecoder:
+    """libsndfile (WAV, FLAC, OGG, MP3) for machines without FFmpeg; the same interface as torchcodec's decoder."""
+
+    class _Samples:
+        def __init__(self, data):
+            self.data = data
+
+    class _Meta:
+        def __init__(self, fh):
+            self.sample_rate, self.num_channels = fh.samplerate, fh.channels
+            self.duration_seconds_from_header = fh.frames / fh.samplerate if fh.frames > 0 else None
+
+    def __init__(self, path: Path):
+        import soundfile as sf
+
+        try:
+            self.fh = sf.SoundFile(str(path))
+        except Exception as err:  # noqa: BLE001 - libsndfile's failure types mean one thing here
+            raise UnreadableAudio(
+                f"not audio libsndfile can read ({type(err).__name__}; FFmpeg is not installed)"
+            ) from err
+        self.metadata = self._Meta(self.fh)
+
+    def _read(self, frames: int):
+        import torch
+
+        return self._Samples(torch.from_numpy(self.fh.read(frames, dtype="float32", always_2d=True).T.copy()))
+
+    def get_all_samples(self):
+        self.fh.seek(0)
+        return self._read(-1)
+
+    def get_samples_played_in_range(self, start: float, stop: float):
+        rate = self.fh.samplerate
+        self.fh.seek(min(int(round(start * rate)), self.fh.frames))
+        return self._read(int(round(stop * rate)) - int(round(start * rate)))
+
+
+@functools.cache
+def _ffmpeg_available() -> bool:
+    try:
+        from torchcodec.decoders import AudioDecoder  # noqa: F401 - loads FFmpeg's libraries
+    except (ImportError, OSError, RuntimeError):
+        return False
+    return True
+
+
 def _decoder(path: Path):
+    if not _ffmpeg_available():
+        return _SoundfileDecoder(path)
     from torchcodec.decoders import AudioDecoder
 
     try:

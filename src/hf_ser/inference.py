@@ -117,7 +117,9 @@ def forward_arrays(
         return np.zeros((0, model.config.num_labels), dtype=np.float32)
     if equal_length is None:
         equal_length = padding_sensitive(model.config, feature_extractor)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    param = next(model.parameters())
+    device = torch.device(device) if device is not None else param.device
+    weights = param.dtype  # a model cast to bf16 takes bf16 inputs
     rate = feature_extractor.sampling_rate
     out = np.zeros((len(arrays), model.config.num_labels), dtype=np.float32)
     was_training = model.training
@@ -129,7 +131,7 @@ def forward_arrays(
             kwargs = {"padding": "longest"} if len(clips) > 1 else {}
             inputs = feature_extractor(clips if len(clips) > 1 else clips[0], sampling_rate=rate,
                                        return_tensors="pt", **kwargs)  # fmt: skip
-            inputs = {k: v.to(device) for k, v in inputs.items()}
+            inputs = {k: v.to(device, weights) if v.is_floating_point() else v.to(device) for k, v in inputs.items()}
             ctx = torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
             with ctx:
                 logits = model(**inputs).logits
