@@ -30,6 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-proc", type=int, default=os.cpu_count() or 1, help="decoding processes (default: all cores)")
     p.add_argument("--test-size", type=float, default=0.2, help="fraction of files in test (default 0.2)")
     p.add_argument("--validation-size", type=float, default=0.1, help="fraction of files in validation (default 0.1)")
+    p.add_argument("--folds", type=int, default=5, help="speaker k-fold configs speaker_fold0..k-1 (default 5)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
     p.add_argument("--push-to-hub", metavar="REPO", help="dataset repo id to upload the folder to (private)")
     p.add_argument("--public", action="store_true", help="make the pushed repo public (check the corpora's licences)")
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             validation_size=args.validation_size,
             num_proc=args.num_proc,
             overwrite=args.overwrite,
+            folds=args.folds,
         )
         command = "python dataset_scripts/eight_emotions.py " + shlex.join(argv if argv is not None else sys.argv[1:])
         report = build_eight_emotions(cfg, command=command)
@@ -75,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     n = sum(sum(d.values()) for d in report.final.values())
     print(f"\nWrote {report.output_dir}: {n} clips, {report.total_hours:.2f} h, in {report.total_seconds:.1f} s")
     for protocol, splits in report.split_counts.items():
-        print(f"  {protocol:8s} " + "  ".join(f"{s} {k}" for s, k in splits.items()))
+        print(f"  {protocol:14s} " + "  ".join(f"{s} {k}" for s, k in splits.items()))
+    for protocol, why in report.left_out.items():
+        print(f"  {protocol:14s} not written: {why}")
     for corpus, counts in report.scanned.items():
         print(f"  {corpus:8s} found {sum(counts.values()):5d}, kept {sum(report.final.get(corpus, {}).values()):5d}")
     if report.skipped:

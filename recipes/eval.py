@@ -25,7 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("score", help="score a checkpoint (local folder or Hub id) on one split")
     s.add_argument("--model", required=True)
     s.add_argument("--dataset", required=True)
-    s.add_argument("--protocol", default="random", choices=["random", "speaker"])
+    s.add_argument(
+        "--protocol",
+        default="random",
+        help="dataset config: random, speaker, <corpus>, loco_<corpus>, speaker_fold<k>",
+    )
     s.add_argument("--split", default="test", choices=["train", "validation", "test"])
     s.add_argument("--output_dir", required=True)
     s.add_argument(

@@ -99,7 +99,7 @@ def test_sigterm_during_a_build_cleans_up_like_ctrl_c(tmp_path):
     corpus = tmp_path / "savee"
     for spk in ("DC", "JE", "JK", "KL"):
         for i in range(1, 41):
-            write_wav(corpus / "AudioData" / spk / f"n{i:02d}.wav", sr=44_100, seconds=1.0, seed=i * 7 + len(spk))
+            write_wav(corpus / "AudioData" / spk / f"n{i:02d}.wav", sr=44_100, seconds=6.0, seed=i * 7 + len(spk))
     out = tmp_path / "ds"
     env = {**os.environ, "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(

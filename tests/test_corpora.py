@@ -29,7 +29,10 @@ NAME_CASES = [
     (scan_crema_d, "AudioWAV/1091_IEO_hap_hi.wav",
      dict(emotion="happy", speaker="crema_d_1091", gender="female", intensity="high", text="It's eleven o'clock"), None),
     (scan_crema_d, "AudioWAV/1002_TIE_NEU_XX.WAV", dict(emotion="neutral", gender="female"), None),
+    # the legacy spelling of the unspecified level (pre-2022 copies, Kaggle): one sad clip a build must not lose
+    (scan_crema_d, "AudioWAV/1040_ITH_SAD_X.wav", dict(emotion="sad", speaker="crema_d_1040", intensity="unspecified"), None),
     (scan_crema_d, "AudioWAV/1001_DFA_SUR_XX.wav", None, "unknown emotion code SUR"),
+    (scan_crema_d, "AudioWAV/1001_DFA_ANG_Y.wav", None, "unknown emotion level Y"),
     (scan_crema_d, "AudioWAV/1001_ABC_ANG_XX.wav", None, "unknown sentence code ABC"),
     (scan_crema_d, "AudioWAV/0999_DFA_ANG_XX.wav", None, "outside 1001-1091"),
     (scan_tess, "OAF_back_angry.wav", dict(emotion="angry", speaker="tess_oaf", gender="female", text="Say the word back"), None),
@@ -119,6 +122,14 @@ def test_complete_corpora_counts_are_table_2(tmp_path):
         assert result.counts() == PAPER_TABLE_2[corpus], corpus
         total += len(result.utterances)
     assert total == 12_162
+
+
+def test_crema_d_both_spellings_of_one_clip_keep_one(tmp_path):
+    _touch(tmp_path / "AudioWAV" / "1040_ITH_SAD_X.wav")
+    _touch(tmp_path / "old_copy" / "1040_ITH_SAD_XX.wav")
+    result = scan_crema_d(tmp_path)
+    assert len(result.utterances) == 1 and result.utterances[0].intensity == "unspecified"
+    assert [k.reason.startswith("duplicate of") for k in result.skipped] == [True]
 
 
 def test_crema_d_genders_from_demographics_csv_else_builtin(tmp_path):

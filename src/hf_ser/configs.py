@@ -81,8 +81,12 @@ class DataArguments:
         default="hf_ser/eight_emotions",
         metadata={"help": "Folder written by dataset_scripts/eight_emotions.py, or its Hub id."},
     )
-    protocol: Literal["random", "speaker"] = field(
-        default="random", metadata={"help": "Dataset config: random (the paper's split) or speaker (disjoint)."}
+    protocol: str = field(
+        default="random",
+        metadata={
+            "help": "Dataset config: random (the paper's split), speaker (speaker-disjoint), ravdess/crema_d/tess/savee "
+            "(one corpus), loco_<corpus> (leave one corpus out), speaker_fold<k> (speaker k-fold)."
+        },
     )
     max_duration: float = field(
         default=6.0, metadata={"help": "Training clips longer than this (seconds) are randomly cropped to it."}
@@ -285,6 +289,13 @@ def validate_args(model_args, data_args, training_args) -> None:
         errors.append(
             f"--noise_min_snr_db {data_args.noise_min_snr_db} is above --noise_max_snr_db {data_args.noise_max_snr_db}"
         )
+    from hf_ser.layout import check_protocol_name
+    from hf_ser.protocols import ProtocolError
+
+    try:
+        check_protocol_name(data_args.protocol)
+    except ProtocolError as err:
+        errors.append(str(err))
     augmenting = max(data_args.pitch_shift_p, data_args.time_stretch_p, data_args.noise_p) > 0
     if model_args.cache_features and model_args.peft != "classifier":
         errors.append(

@@ -6,23 +6,22 @@ import csv
 import hashlib
 import json
 import logging
-import math
 import multiprocessing as mp
 import os
 import shutil
 import signal
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from hf_ser.audio import SAMPLING_RATE, AudioCheckError, decode_file, encode_wav
 from hf_ser.corpora import SCANNERS, CorpusError, ScanResult, Utterance
 from hf_ser.labels import CORPORA, EMOTIONS
+from hf_ser.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
+from hf_ser.protocols import SPLITS, ProtocolError, random_split, speaker_disjoint_split
 
 __all__ = [
     "PROTOCOLS",
@@ -39,9 +38,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PROTOCOLS = ("random", "speaker")
-SPLITS = ("train", "validation", "test")
-MAX_SHARD_BYTES = 500 * 1024**2
+PROTOCOLS = ("random", "speaker")  # the two every build has; see hf_ser.protocols for the rest
 
 
 class BuildError(RuntimeError):
@@ -57,6 +54,7 @@ class BuildConfig:
     validation_size: float = 0.1
     num_proc: int = 1
     overwrite: bool = False
+    folds: int = 5  # speaker k-fold configs speaker_fold0..k-1
 
     def validate(self) -> None:
         unknown = set(self.corpora) - set(CORPORA)
@@ -71,6 +69,8 @@ class BuildConfig:
             )
         if self.num_proc < 1:
             raise BuildError(f"--num-proc must be >= 1, got {self.num_proc}")
+        if self.folds < 2:
+            raise BuildError(f"--folds must be >= 2, got {self.folds}")
 
 
 @dataclass
@@ -83,6 +83,10 @@ class BuildReport:
     total_hours: float = 0.0
     total_seconds: float = 0.0
     fingerprint: str = ""  # in every Parquet file name; see build_fingerprint
+    configs: dict = field(default_factory=dict)  # protocol -> split -> block files
+    left_out: dict = field(default_factory=dict)  # protocol -> why this build has no such config
+    corpus_rule: dict = field(default_factory=dict)  # corpus -> rule of its own protocol
+    speakers: dict = field(default_factory=dict)  # protocol -> split -> speakers
 
     def skipped_by_reason(self) -> Counter:
         return Counter((c, _reason_kind(r)) for c, _, _, r in self.skipped)
@@ -109,110 +113,6 @@ def dataset_features():
             "original_sampling_rate": Value("int32"),
         }
     )
-
-
-def load_eight_emotions(path: str, protocol: str = "random"):
-    """``load_dataset`` of a built folder (or Hub id) for one protocol.
-
-    For a local folder the Parquet files are passed explicitly: datasets keys its Arrow cache of a folder's
-    README-declared configs by folder name and config only, so a rebuilt folder (or another folder of the same
-    name) would otherwise load stale cached data. Explicit data files put their paths and mtimes in the key.
-    """
-    from datasets import load_dataset
-
-    local = Path(path).expanduser()
-    if not local.is_dir():
-        return load_dataset(path, protocol)
-    folder = local / protocol
-    if not folder.is_dir():
-        available = sorted(p.name for p in local.iterdir() if p.is_dir() and not p.name.startswith("."))
-        raise ValueError(f"{path} has no {protocol!r} config (folders: {available})")
-    data_files = {s: sorted(str(f) for f in folder.glob(f"{s}-*.parquet")) for s in SPLITS}
-    return load_dataset("parquet", data_files={s: f for s, f in data_files.items() if f})
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Splits: pure functions of the metadata and a seed.
-# ----------------------------------------------------------------------------------------------------------------
-def _largest_remainder(sizes: dict[str, int], share: float) -> dict[str, int]:
-    """Integer quotas per stratum summing to round(total * share), each within floor/ceil of its exact share."""
-    exact = {k: n * share for k, n in sizes.items()}
-    quota = {k: int(np.floor(v)) for k, v in exact.items()}
-    missing = round(sum(sizes.values()) * share) - sum(quota.values())
-    for k in sorted(exact, key=lambda k: (quota[k] - exact[k], k))[: max(0, missing)]:
-        quota[k] += 1
-    return quota
-
-
-def random_split(
-    strata: Sequence[str], *, test_size: float, validation_size: float, seed: int
-) -> dict[str, list[int]]:
-    """Stratified split: every stratum (emotion x corpus) gives test and validation its share of files (rounded by
-    largest remainder, so the split sizes are exact overall and small corpora still reach every split)."""
-    rng = np.random.default_rng(seed)
-    by_stratum: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(strata):
-        by_stratum[s].append(i)
-    sizes = {s: len(v) for s, v in by_stratum.items()}
-    n_test = _largest_remainder(sizes, test_size)
-    n_val = _largest_remainder({s: sizes[s] - n_test[s] for s in sizes}, validation_size / (1 - test_size))
-    out: dict[str, list[int]] = {s: [] for s in SPLITS}
-    for s in sorted(by_stratum):
-        idx = rng.permutation(by_stratum[s])
-        out["test"].extend(idx[: n_test[s]].tolist())
-        out["validation"].extend(idx[n_test[s] : n_test[s] + n_val[s]].tolist())
-        out["train"].extend(idx[n_test[s] + n_val[s] :].tolist())
-    _check_non_empty(out, "random")
-    return {k: sorted(v) for k, v in out.items()}
-
-
-def speaker_disjoint_split(
-    speakers: Sequence[str], groups: Sequence[str], *, test_size: float, validation_size: float, seed: int
-) -> dict[str, list[int]]:
-    """No speaker in two splits. Within each group (corpus x gender) speakers go, largest first, to the split
-    furthest below its share of that group's files, so each corpus and gender is spread as evenly as its speaker
-    count allows (TESS's two speakers: one in train, one in test). A split left with no speaker at all takes the
-    smallest speaker of the split with the most."""
-    rng = np.random.default_rng(seed)
-    share = {"train": 1 - test_size - validation_size, "validation": validation_size, "test": test_size}
-    preference = {"test": 0, "validation": 1, "train": 2}  # ties go to the smaller splits
-    files_of: dict[str, Counter] = defaultdict(Counter)
-    for spk, grp in zip(speakers, groups, strict=True):
-        files_of[grp][spk] += 1
-    n_speakers = sum(len(c) for c in files_of.values())
-    if n_speakers < len(SPLITS):
-        raise BuildError(f"the speaker protocol needs at least {len(SPLITS)} speakers; the corpora have {n_speakers}")
-    split_of: dict[str, str] = {}
-    size_of: dict[str, int] = {}
-    for grp in sorted(files_of):
-        counts = files_of[grp]
-        order = [str(s) for s in rng.permutation(sorted(counts))]
-        order.sort(key=lambda s: -counts[s])  # stable: equal counts keep the shuffled order
-        total = sum(counts.values())
-        got = dict.fromkeys(share, 0)
-        for spk in order:
-            # rounded: 1 - 0.2 - 0.1 is 0.7000000000000001, and float noise must not break ties
-            target = max(share, key=lambda s: (round(share[s] * total - got[s], 6), -preference[s]))
-            split_of[spk] = target
-            size_of[spk] = counts[spk]
-            got[target] += counts[spk]
-    for split in ("test", "validation"):
-        if split not in split_of.values():
-            donors = Counter(split_of.values())
-            donor = max(donors, key=lambda s: (donors[s], -preference[s]))
-            smallest = min((s for s in split_of if split_of[s] == donor), key=lambda s: (size_of[s], s))
-            split_of[smallest] = split
-    out: dict[str, list[int]] = {s: [] for s in SPLITS}
-    for i, spk in enumerate(speakers):
-        out[split_of[spk]].append(i)
-    _check_non_empty(out, "speaker")
-    return out
-
-
-def _check_non_empty(out: dict[str, list[int]], protocol: str) -> None:
-    empty = [s for s in SPLITS if not out[s]]
-    if empty:
-        raise BuildError(f"the {protocol} protocol leaves split(s) {empty} empty: the corpora are too small")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -342,7 +242,7 @@ def _swap_in(work: Path, output_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def build_fingerprint(rows: list[dict], splits: dict[str, dict[str, list[int]]], features) -> str:
+def build_fingerprint(rows: list[dict], assignment, features) -> str:
     """12 hex digits that change whenever the dataset's content does (audio, metadata, splits, features).
 
     They go into every Parquet file name and the card's ``data_files``: datasets keys its Arrow cache of a local
@@ -350,22 +250,12 @@ def build_fingerprint(rows: list[dict], splits: dict[str, dict[str, list[int]]],
     or a folder rebuilt in place, would be served one another's cached data by a plain ``load_dataset(DIR)``.
     """
     h = hashlib.sha256()
-    for r in rows:
+    for i, r in enumerate(rows):
         h.update("\x1f".join(str(r[k]) for k in ("corpus", "file", "emotion", "speaker", "gender", "sha1")).encode())
-        h.update(b"\x1e")
-    h.update(json.dumps(splits, sort_keys=True).encode())
+        h.update("\x1f".join(map(str, assignment.block(i))).encode() + b"\x1e")
+    h.update(json.dumps([assignment.k, assignment.corpus_rule], sort_keys=True).encode())
     h.update(json.dumps(features.to_dict(), sort_keys=True, default=str).encode())
     return h.hexdigest()[:12]
-
-
-def _write_split(ds, folder: Path, split: str, fingerprint: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    # ds.data is the whole underlying table even after select(): scale its size to this split's rows.
-    n = max(1, math.ceil(ds.data.nbytes * len(ds) / max(1, ds.data.num_rows) / MAX_SHARD_BYTES))
-    for i in range(n):
-        ds.shard(num_shards=n, index=i, contiguous=True).to_parquet(
-            str(folder / f"{split}-{fingerprint}-{i:05d}-of-{n:05d}.parquet")
-        )
 
 
 def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:
@@ -416,28 +306,22 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
             },
             features=dataset_features(),
         )
-        splits = {
-            "random": random_split(
-                [f"{r['emotion']}|{r['corpus']}" for r in rows],
-                test_size=cfg.test_size,
-                validation_size=cfg.validation_size,
-                seed=cfg.seed,
-            ),
-            "speaker": speaker_disjoint_split(
-                [r["speaker"] for r in rows],
-                [f"{r['corpus']}|{r['gender']}" for r in rows],
-                test_size=cfg.test_size,
-                validation_size=cfg.validation_size,
-                seed=cfg.seed,
-            ),
-        }
-        fingerprint = build_fingerprint(rows, splits, ds.features)
+        try:
+            assignment = assign_protocols(rows, test_size=cfg.test_size, validation_size=cfg.validation_size,
+                                          seed=cfg.seed, k=cfg.folds)  # fmt: skip
+        except ProtocolError as err:
+            raise BuildError(str(err)) from err
+        fingerprint = build_fingerprint(rows, assignment, ds.features)
+        files = write_blocks(ds, assignment, work, fingerprint)
+        configs, left_out = protocol_files(assignment, files, [r["corpus"] for r in rows])
         split_tables: dict[str, dict[str, Counter]] = {}
-        for protocol, idx in splits.items():
-            split_tables[protocol] = {}
-            for split in SPLITS:
-                _write_split(ds.select(idx[split]), work / protocol, split, fingerprint)
-                split_tables[protocol][split] = Counter((rows[i]["corpus"], rows[i]["emotion"]) for i in idx[split])
+        speakers: dict[str, dict[str, int]] = {}
+        for protocol in configs:
+            idx = assignment.indices(protocol)
+            split_tables[protocol] = {
+                s: Counter((rows[i]["corpus"], rows[i]["emotion"]) for i in idx[s]) for s in SPLITS
+            }
+            speakers[protocol] = {s: len({rows[i]["speaker"] for i in idx[s]}) for s in SPLITS}
         _write_skipped(work / "skipped.csv", skipped)
         scanned = {s.corpus: s.counts() for s in scans}
         final: dict[str, dict[str, int]] = defaultdict(dict)
@@ -449,6 +333,10 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
             final=dict(final),
             skipped=skipped,
             split_counts={p: {s: sum(c.values()) for s, c in t.items()} for p, t in split_tables.items()},
+            configs=configs,
+            left_out=left_out,
+            corpus_rule=assignment.corpus_rule,
+            speakers=speakers,
             total_hours=sum(r["duration"] for r in rows) / 3600,
             fingerprint=fingerprint,
         )

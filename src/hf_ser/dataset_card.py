@@ -41,16 +41,29 @@ ds = load_dataset("{{ load_path }}", "speaker")  # or "random" (the paper's prot
 | --- | --- | --- |
 | `random` (default) | stratified by emotion x corpus, seed {{ seed }}: test {{ test_size }}, validation {{ validation_size }} | comparing with the paper and with peers, who mostly split at random |
 | `speaker` | no speaker in two splits; speakers of each corpus x gender spread over the splits by file share | honest generalisation to new voices |
+| `ravdess`, `crema_d`, `tess`, `savee` | one corpus alone: {{ corpus_rules }} | in-corpus results (EmoBox style) |
+| `loco_<corpus>` | leave one corpus out: test = all of that corpus; train = the other corpora's `speaker` train speakers, validation = their other speakers | cross-corpus generalisation |
+| `speaker_fold0` .. `speaker_fold{{ folds - 1 }}` | speaker {{ folds }}-fold cross-validation: every speaker in exactly one test fold, folds balanced by corpus and gender; fold k tests, fold k+1 validates, the rest train | mean +- std over folds (`recipes/cross_validate.py`) |
 
 The random protocol puts the same speaker in train and test: TESS has only two speakers, so its random-split
 scores near 100% say little. With the speaker protocol a corpus with very few speakers (TESS: 2, SAVEE: 4) can
-be missing from a split. Report per-corpus results.
+be missing from a split. Report per-corpus results. Each clip is stored once (`data/`, in blocks of identical
+corpus, split and fold); every config lists the blocks of each of its splits.
+{% if left_out %}
+Configs this build could not fill, and why: {% for p, why in left_out.items() %}`{{ p }}` ({{ why }}){{ ", " if not loop.last }}{% endfor %}.
+{% endif %}
+### Every config
+
+| config | train | validation | test | speakers (train / validation / test) |
+| --- | ---: | ---: | ---: | --- |
+{% for p, c in split_counts.items() %}| `{{ p }}` | {{ c.train }} | {{ c.validation }} | {{ c.test }} | {{ speakers[p].train }} / {{ speakers[p].validation }} / {{ speakers[p].test }} |
+{% endfor %}
 
 ## Counts
 
 Rows: {{ n_total }} clips, {{ total_hours }} h of audio.
 
-{% for protocol, table in split_tables.items() %}
+{% for protocol, table in split_tables.items() if protocol in ("random", "speaker") %}
 ### `{{ protocol }}`
 
 {{ table }}
@@ -166,12 +179,9 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         {
             "config_name": p,
             **({"default": True} if p == "random" else {}),
-            "data_files": [
-                {"split": s, "path": f"{p}/{s}-{report.fingerprint}-*.parquet"}
-                for s in ("train", "validation", "test")
-            ],
+            "data_files": [{"split": s, "path": files} for s, files in report.configs[p].items()],
         }
-        for p in split_tables
+        for p in report.configs
     ]
     DatasetInfosDict({p: DatasetInfo(features=features) for p in split_tables}).to_dataset_card_data(card_data)
     n_total = sum(sum(d.values()) for d in report.final.values())
@@ -188,6 +198,14 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         n_total=n_total,
         total_hours=f"{report.total_hours:.2f}",
         split_tables={p: _count_table(t) for p, t in split_tables.items()},
+        split_counts=report.split_counts,
+        speakers=report.speakers,
+        left_out=report.left_out,
+        folds=cfg.folds,
+        corpus_rules="; ".join(
+            f"{c} {'speaker-disjoint' if r == 'speaker' else 'stratified by emotion (too few speakers to split by speaker)'}"
+            for c, r in report.corpus_rule.items()
+        ),
         scanned_table=_scanned_table(report),
         skipped_table=_skipped_table(report),
         licences=[CORPUS_LICENSES[c] for c in present],

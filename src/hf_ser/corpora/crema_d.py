@@ -30,7 +30,8 @@ SENTENCES = {
     "TSI": "The surface is slick",
     "WSI": "We'll stop in a couple of minutes",
 }
-_LEVELS = {"LO": "low", "MD": "medium", "HI": "high", "XX": "unspecified"}
+# "X": the pre-2022 spelling of "XX" that Kaggle and other common copies still carry (1040_ITH_SAD_X.wav).
+_LEVELS = {"LO": "low", "MD": "medium", "HI": "high", "XX": "unspecified", "X": "unspecified"}
 # From the corpus's VideoDemographics.csv (43 female, the other 48 of 1001-1091 male); used when the CSV is absent.
 CREMA_D_FEMALE_ACTORS = frozenset(
     {
@@ -39,7 +40,7 @@ CREMA_D_FEMALE_ACTORS = frozenset(
         1074, 1075, 1076, 1078, 1079, 1082, 1084, 1089, 1091,
     }
 )  # fmt: skip
-_NAME = re.compile(r"^(\d{4})_([A-Za-z]{3})_([A-Za-z]{3})_([A-Za-z]{2})$")
+_NAME = re.compile(r"^(\d{4})_([A-Za-z]{3})_([A-Za-z]{3})_([A-Za-z]{1,2})$")
 
 
 def read_crema_d_demographics(root: Path) -> dict[int, str] | None:
@@ -87,7 +88,7 @@ def parse_crema_d_name(path: Path, root: Path, *, sexes: dict[int, str] | None =
         intensity=_LEVELS[level],
         path=str(path),
         file=path.relative_to(root).as_posix(),
-        key=f"{actor}_{sentence}_{emotion}_{level}",
+        key=f"{actor}_{sentence}_{emotion}_{'XX' if level == 'X' else level}",  # both spellings: one clip
     )
 
 

@@ -1,0 +1,189 @@
+"""How a built dataset folder stores its protocols: every clip once, every protocol a union of blocks.
+
+Clips are written in blocks of identical (corpus, ``random`` split, ``speaker`` split, split within the corpus,
+k-fold fold), one Parquet file
+(or a few, past 500 MB) per block under ``data/``. The dataset card's ``configs`` give each protocol's splits as lists
+of block files, so ``load_dataset(DIR, "loco_savee")`` reads just those files; the audio is stored once, not once per
+protocol (fifteen copies of the corpora would be some 15 GB).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from hf_ser.labels import CORPORA
+from hf_ser.protocols import (
+    SPLITS,
+    ProtocolError,
+    protocol_names,
+    random_split,
+    speaker_disjoint_split,
+    speaker_folds,
+    split_of_block,
+)
+
+__all__ = [
+    "Assignment",
+    "assign_protocols",
+    "check_protocol_name",
+    "load_eight_emotions",
+    "protocol_files",
+    "write_blocks",
+]
+
+MAX_SHARD_BYTES = 500 * 1024**2
+
+
+@dataclass
+class Assignment:
+    """Per clip: its split under ``random`` and ``speaker``, its fold; per corpus: the rule of its own protocol."""
+
+    corpus: list[str]
+    random: list[str]
+    speaker: list[str]
+    own: list[str]  # split in the clip's corpus's own protocol
+    fold: list[int]
+    k: int
+    corpus_rule: dict[str, str]  # corpus -> "speaker" (speaker-disjoint) or "random" (stratified)
+    no_folds: str | None = None  # why there are no k-fold configs (k == 0)
+
+    def block(self, i: int) -> tuple[str, str, str, str, int]:
+        return self.corpus[i], self.random[i], self.speaker[i], self.own[i], self.fold[i]
+
+    def indices(self, protocol: str) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {s: [] for s in SPLITS}
+        for i in range(len(self.corpus)):
+            split = split_of_block(protocol, *self.block(i), k=self.k)
+            if split is not None:
+                out[split].append(i)
+        return out
+
+
+def _split_labels(idx: dict[str, list[int]], n: int) -> list[str]:
+    out = [""] * n
+    for split, rows in idx.items():
+        for i in rows:
+            out[i] = split
+    return out
+
+
+def assign_protocols(rows: list[dict], *, test_size: float, validation_size: float, seed: int, k: int) -> Assignment:
+    corpus = [r["corpus"] for r in rows]
+    rnd = random_split([f"{r['emotion']}|{r['corpus']}" for r in rows], test_size=test_size,
+                       validation_size=validation_size, seed=seed)  # fmt: skip
+    spk = speaker_disjoint_split([r["speaker"] for r in rows], [f"{r['corpus']}|{r['gender']}" for r in rows],
+                                 test_size=test_size, validation_size=validation_size, seed=seed)  # fmt: skip
+    try:
+        folds = speaker_folds(
+            [r["speaker"] for r in rows], [f"{r['corpus']}|{r['gender']}" for r in rows], k, seed=seed
+        )
+    except ProtocolError as err:  # too few speakers for k folds: the other protocols are still written
+        folds, k, no_folds = [0] * len(rows), 0, str(err)
+    else:
+        no_folds = None
+    speaker = _split_labels(spk, len(rows))
+    random_labels = _split_labels(rnd, len(rows))
+    own, rule = list(random_labels), {}
+    for c in sorted(set(corpus)):
+        idx = [i for i in range(len(rows)) if corpus[i] == c]
+        rule[c] = "random"
+        if len({rows[i]["speaker"] for i in idx}) >= len(SPLITS):
+            try:
+                within = speaker_disjoint_split([rows[i]["speaker"] for i in idx], [rows[i]["gender"] for i in idx],
+                                                test_size=test_size, validation_size=validation_size, seed=seed)  # fmt: skip
+            except ProtocolError:
+                continue
+            for split, members in within.items():
+                for j in members:
+                    own[idx[j]] = split
+            rule[c] = "speaker"
+    return Assignment(corpus, random_labels, speaker, own, folds, k, rule, no_folds)
+
+
+def write_blocks(ds, assignment: Assignment, folder: Path, fingerprint: str) -> dict[tuple, list[str]]:
+    """One Parquet file (or more, past MAX_SHARD_BYTES) per non-empty block; returns block -> relative paths."""
+    members: dict[tuple, list[int]] = defaultdict(list)
+    for i in range(len(assignment.corpus)):
+        members[assignment.block(i)].append(i)
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    bytes_per_row = ds.data.nbytes / max(1, ds.data.num_rows)
+    files: dict[tuple, list[str]] = {}
+    for key in sorted(members, key=lambda b: (CORPORA.index(b[0]) if b[0] in CORPORA else 99, *b[1:])):
+        part = ds.select(members[key])
+        n = max(1, math.ceil(bytes_per_row * len(part) / MAX_SHARD_BYTES))
+        corpus, rnd, spk, own, fold = key
+        names = []
+        for i in range(n):
+            name = f"data/{corpus}-r_{rnd}-s_{spk}-c_{own}-f{fold}-{fingerprint}-{i:05d}-of-{n:05d}.parquet"
+            part.shard(num_shards=n, index=i, contiguous=True).to_parquet(str(folder / name))
+            names.append(name)
+        files[key] = names
+    return files
+
+
+def protocol_files(assignment: Assignment, files: dict[tuple, list[str]], corpora) -> tuple[dict, dict]:
+    """({protocol: {split: [files]}}, {protocol: why it was left out}) for every protocol these corpora allow."""
+    configs, left_out = {}, {}
+    if assignment.no_folds:
+        left_out["speaker_fold*"] = assignment.no_folds
+    for protocol in protocol_names(corpora, assignment.k):
+        by_split: dict[str, list[str]] = {s: [] for s in SPLITS}
+        for key, names in files.items():
+            split = split_of_block(protocol, *key, k=assignment.k)
+            if split is not None:
+                by_split[split].extend(names)
+        empty = [s for s in SPLITS if not by_split[s]]
+        if empty:
+            left_out[protocol] = f"no clip for split(s) {', '.join(empty)}"
+            continue
+        configs[protocol] = {s: sorted(v) for s, v in by_split.items()}
+    return configs, left_out
+
+
+def load_eight_emotions(path: str, protocol: str = "random"):
+    """``load_dataset`` of a built folder (or Hub id) for one protocol.
+
+    A local folder's Parquet files are passed explicitly (the ones its card lists for the protocol, or a
+    ``<protocol>/<split>-*.parquet`` folder made by hand), so what is read is exactly the files on disk now.
+    """
+    from datasets import load_dataset
+    from huggingface_hub import DatasetCard
+
+    local = Path(path).expanduser()
+    if not local.is_dir():
+        return load_dataset(path, protocol)
+    card = local / "README.md"
+    configs = {}
+    if card.is_file():
+        for c in DatasetCard.load(card).data.to_dict().get("configs") or []:
+            configs[c["config_name"]] = {d["split"]: d["path"] for d in c.get("data_files", [])}
+    if protocol in configs:
+        data_files = {
+            s: [str(local / f) for f in (v if isinstance(v, list) else [v])] for s, v in configs[protocol].items()
+        }
+        missing = [f for fs in data_files.values() for f in fs if "*" not in f and not Path(f).is_file()]
+        if missing:
+            raise ValueError(f"{path}: the card lists {len(missing)} file(s) that are not there, e.g. {missing[0]}")
+        return load_dataset("parquet", data_files=data_files)
+    folder = local / protocol
+    if folder.is_dir():
+        data_files = {s: sorted(str(f) for f in folder.glob(f"{s}-*.parquet")) for s in SPLITS}
+        return load_dataset("parquet", data_files={s: f for s, f in data_files.items() if f})
+    available = sorted(configs) or sorted(p.name for p in local.iterdir() if p.is_dir() and not p.name.startswith("."))
+    raise ValueError(f"{path} has no {protocol!r} config (it has: {', '.join(available)})")
+
+
+def check_protocol_name(name: str, k_max: int = 100) -> None:
+    """Raise ProtocolError for a name no build writes (before anything loads)."""
+    if name in ("random", "speaker") or name in CORPORA:
+        return
+    if name.startswith("loco_") and name.removeprefix("loco_") in CORPORA:
+        return
+    if name.startswith("speaker_fold") and name.removeprefix("speaker_fold").isdigit():
+        return
+    raise ProtocolError(
+        f"--protocol {name}: one of random, speaker, {', '.join(CORPORA)}, loco_<corpus>, speaker_fold<k>"
+    )
