@@ -13,9 +13,10 @@ import logging
 import sys
 from pathlib import Path
 
+from hf_ser.comparison import comparison_markdown, seed_table, significance_table
 from hf_ser.evaluation import NonFiniteLogitsError, score_checkpoint
 from hf_ser.modeling import ModelLoadError
-from hf_ser.reporting import OutputPathError, check_output_path, comparison_markdown, load_results
+from hf_ser.reporting import OutputPathError, check_output_path, load_results
 from hf_ser.transforms import DataError
 
 
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("runs", nargs="+", help="run folders (or results.json files)")
     c.add_argument("--split", default="test", choices=["validation", "test"])
     c.add_argument("--output", help="also write the table to this file")
+    c.add_argument("--significance", action="store_true",
+                   help="paired tests of each run against the first (paired bootstrap + McNemar, same test clips)")  # fmt: skip
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -53,7 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if args.output:
                 check_output_path(args.output, "--output", folder=False)
-            table = comparison_markdown([load_results(r) for r in args.runs], split=args.split)
+            runs = [load_results(r) for r in args.runs]
+            table = comparison_markdown(runs, split=args.split)
+            seeds = seed_table(runs, split=args.split)
+            if seeds:
+                table += "\n\n### Over seeds\n\n" + seeds
+            if args.significance:
+                table += "\n\n### Significance (paired, against the first run)\n\n" + significance_table(
+                    runs, split=args.split
+                )
             print(table)
             if args.output:
                 Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -201,6 +201,7 @@ def test_evaluate_recipe_scores_a_checkpoint_and_compares_runs(demo_dataset, tmp
     assert eval_recipe.main(["compare", str(run), str(scored), "--output", str(tmp_path / "t.md")]) == 0
     table = (tmp_path / "t.md").read_text()
     assert table.count("\n| ") == 3 and "| F1 (macro) | EER | accuracy (%) |" in table
+    assert "[" in table.splitlines()[2]  # the 95% interval next to each metric
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from hf_ser.comparison import comparison_markdown
 from hf_ser.labels import EMOTIONS
 from hf_ser.metrics import ser_metrics
-from hf_ser.reporting import comparison_markdown, confusion_markdown, load_results, plot_confusion_matrix, write_json
+from hf_ser.reporting import confusion_markdown, load_results, plot_confusion_matrix, write_json
 
 
 def test_confusion_png_renders(tmp_path):
@@ -39,7 +40,7 @@ def test_comparison_table_and_results_json_round_trip(tmp_path):
     loaded = load_results(tmp_path / "run")
     assert loaded["test"]["eer_per_class"]["calm"] is None or not math.isnan(loaded["test"]["eer_per_class"]["calm"])
     table = comparison_markdown([loaded]).splitlines()
-    assert table[0].startswith("| model | method | protocol | F1 (macro) | EER | accuracy (%)")
+    assert table[0].startswith("| model | method | protocol | seed | F1 (macro) | EER | accuracy (%)")
     assert "| m | qkv | speaker | " in table[2] and "| 75.00 |" in table[2] and "10 / 1,000" in table[2]
     with pytest.raises(ValueError, match="no 'validation' results"):
         comparison_markdown([loaded], split="validation")

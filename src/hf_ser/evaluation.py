@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from hf_ser.inference import (
 )
 from hf_ser.labels import CORPORA, EMOTIONS
 from hf_ser.metrics.functional import ser_metrics, softmax
+from hf_ser.stats import bootstrap_intervals
 from hf_ser.transforms import DataError, EvalTransform, clip_lengths, load_ser_dataset
 
 __all__ = [
@@ -80,9 +82,16 @@ def predict_split(
 
 
 def score_logits(
-    logits: np.ndarray, labels: np.ndarray, corpus: np.ndarray | None = None, corpus_names=CORPORA
+    logits: np.ndarray,
+    labels: np.ndarray,
+    corpus: np.ndarray | None = None,
+    corpus_names=CORPORA,
+    *,
+    speakers: Sequence[str] | None = None,
+    n_boot: int = 1000,
 ) -> dict:
-    """The SER bundle of one split plus per-corpus accuracy and the clip count."""
+    """The SER bundle of one split plus per-corpus accuracy, the clip count and 95% bootstrap intervals of accuracy,
+    macro F1, UAR and EER over clips and (with ``speakers``) over speakers (hf_ser.stats)."""
     bad = int((~np.isfinite(logits)).any(axis=1).sum())
     if bad:
         raise NonFiniteLogitsError(f"the model produced NaN or infinite logits for {bad} of {len(logits)} clips")
@@ -94,6 +103,16 @@ def score_logits(
             corpus_names[c]: float((pred[corpus == c] == labels[corpus == c]).mean())
             for c in sorted(set(corpus.tolist()))
         }
+    if n_boot:
+        probs = softmax(logits.astype(np.float64))
+        result["intervals"] = {
+            "level": 0.95,
+            "resamples": n_boot,
+            "clips": bootstrap_intervals(probs, labels, n_boot=n_boot),
+        }
+        if speakers is not None and len(set(speakers)) >= 2:
+            result["intervals"]["speakers"] = bootstrap_intervals(probs, labels, groups=list(speakers), n_boot=n_boot)
+            result["intervals"]["num_speakers"] = len(set(speakers))
     return result
 
 
@@ -104,11 +123,12 @@ def corpus_column(raw_split) -> tuple[np.ndarray | None, list[str]]:
     return np.asarray(raw_split["corpus"]), list(names)
 
 
-def score_split(model, feature_extractor, raw_split, **kwargs) -> tuple[dict, np.ndarray]:
+def score_split(model, feature_extractor, raw_split, *, n_boot: int = 1000, **kwargs) -> tuple[dict, np.ndarray]:
     """(result dict, logits) of one split."""
     logits, labels = predict_split(model, feature_extractor, raw_split, **kwargs)
     corpus, names = corpus_column(raw_split)
-    return score_logits(logits, labels, corpus, names), logits
+    speakers = raw_split["speaker"] if "speaker" in raw_split.column_names else None
+    return score_logits(logits, labels, corpus, names, speakers=speakers, n_boot=n_boot), logits
 
 
 def write_predictions(path: str | Path, raw_split, logits: np.ndarray) -> Path:

@@ -59,6 +59,13 @@ def render_model_card(results: dict, *, template: str | None = None):
     )
     training_cfg = results["config"]["training"]
     per_corpus = ", ".join(f"{k} {100 * v:.1f}%" for k, v in (test.get("per_corpus_accuracy") or {}).items())
+    intervals = test.get("intervals") or {}
+
+    def fmt(iv):
+        return f"[{iv[0]:.4f}, {iv[1]:.4f}]" if iv and None not in iv else "n/a"
+
+    ci = {k: {"clips": fmt((intervals.get("clips") or {}).get(k)), "speakers": fmt((intervals.get("speakers") or {}).get(k))}
+          for k in ("accuracy", "f1_macro", "uar", "eer")}  # fmt: skip
     return ModelCard.from_template(
         card_data,
         template_path=str(path),
@@ -70,6 +77,7 @@ def render_model_card(results: dict, *, template: str | None = None):
         dataset=results["dataset"],
         load_path=results["output_dir"],
         test=test,
+        ci=ci,
         validation=val,
         per_corpus=per_corpus,
         confusion_table=confusion_markdown(test["confusion_matrix_percent"], EMOTIONS),

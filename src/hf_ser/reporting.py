@@ -13,7 +13,6 @@ import numpy as np
 __all__ = [
     "OutputPathError",
     "check_output_path",
-    "comparison_markdown",
     "confusion_markdown",
     "load_results",
     "plot_confusion_matrix",
@@ -145,31 +144,3 @@ def load_results(path: str | os.PathLike) -> dict:
         raise ValueError(f"{p}: expected a JSON object of results, got {type(data).__name__}")
     data.setdefault("_path", str(p))
     return data
-
-
-def _num(v, scale: float = 1.0, digits: int = 4) -> str:
-    """A metric cell; undefined metrics (null in results.json, NaN) read n/a."""
-    if not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    return f"{scale * v:.{digits}f}"
-
-
-def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:
-    """Table-3 style comparison of several runs' results.json (F1, EER, accuracy as the paper, plus UAR etc.)."""
-    head = "| model | method | protocol | F1 (macro) | EER | accuracy (%) | UAR | EER (micro) | trainable params |"
-    lines = [head, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in runs:
-        m = r.get(split) or {}
-        where = r.get("_path") or r.get("output_dir", "?")
-        if not m:
-            raise ValueError(f"{where} has no {split!r} results")
-        missing = [k for k in ("f1_macro", "eer", "accuracy", "uar", "eer_micro") if k not in m]
-        if missing:
-            raise ValueError(f"{where}: {split!r} results lack {missing}; re-score the run with recipes/eval.py score")
-        params = r.get("params", {})
-        lines.append(
-            f"| {r.get('model', '?')} | {r.get('method', '?')} | {r.get('protocol', '?')} | {_num(m['f1_macro'])} | "
-            f"{_num(m['eer'])} | {_num(m['accuracy'], 100, 2)} | {_num(m['uar'])} | {_num(m['eer_micro'])} | "
-            f"{params.get('trainable', 0):,} / {params.get('total', 0):,} |"
-        )
-    return "\n".join(lines)

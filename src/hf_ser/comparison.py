@@ -1,0 +1,150 @@
+"""Comparing runs: the Table-3 style table with 95% intervals, aggregation over seeds, paired significance tests.
+
+Runs are results.json files (hf_ser.reporting.load_results). The significance tests pair runs clip by clip through
+their ``<split>_predictions.csv``, so they need runs scored on the same clips.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from hf_ser.labels import EMOTIONS
+from hf_ser.stats import INTERVAL_METRICS, aggregate, mcnemar_exact, paired_bootstrap
+
+__all__ = ["comparison_markdown", "load_predictions", "seed_table", "significance_table"]
+
+_KEYS = ("f1_macro", "eer", "accuracy", "uar", "eer_micro")
+
+
+def _num(v, scale: float = 1.0, digits: int = 4) -> str:
+    """A metric cell; undefined metrics (null in results.json, NaN) read n/a."""
+    if not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{scale * v:.{digits}f}"
+
+
+def _cell(m: dict, key: str, scale: float = 1.0, digits: int = 4) -> str:
+    """The value and, where results.json has it, its 95% clip-bootstrap interval."""
+    iv = ((m.get("intervals") or {}).get("clips") or {}).get(key)
+    value = _num(m.get(key), scale, digits)
+    if iv and all(isinstance(x, (int, float)) and math.isfinite(x) for x in iv):
+        return f"{value} [{_num(iv[0], scale, digits - 1)}, {_num(iv[1], scale, digits - 1)}]"
+    return value
+
+
+def _metrics(r: dict, split: str) -> dict:
+    m = r.get(split) or {}
+    where = r.get("_path") or r.get("output_dir", "?")
+    if not m:
+        raise ValueError(f"{where} has no {split!r} results")
+    missing = [k for k in _KEYS if k not in m]
+    if missing:
+        raise ValueError(f"{where}: {split!r} results lack {missing}; re-score the run with recipes/eval.py score")
+    return m
+
+
+def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:
+    """Table-3 style comparison of several runs' results.json (F1, EER, accuracy as the paper, plus UAR etc.), each
+    with its 95% bootstrap interval over test clips where the run has one."""
+    head = (
+        "| model | method | protocol | seed | F1 (macro) | EER | accuracy (%) | UAR | EER (micro) | trainable params |"
+    )
+    lines = [head, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in runs:
+        m = _metrics(r, split)
+        params = r.get("params", {})
+        lines.append(
+            f"| {r.get('model', '?')} | {r.get('method', '?')} | {r.get('protocol', '?')} | {r.get('seed', '')} | "
+            f"{_cell(m, 'f1_macro')} | {_cell(m, 'eer')} | {_cell(m, 'accuracy', 100, 2)} | {_cell(m, 'uar')} | "
+            f"{_num(m['eer_micro'])} | {params.get('trainable', 0):,} / {params.get('total', 0):,} |"
+        )
+    lines.append("")
+    lines.append("Brackets: 95% percentile-bootstrap interval over the test clips (1,000 resamples); results.json also "
+                 "holds the interval over speakers.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _group_key(r: dict) -> tuple:
+    cfg = (r.get("config") or {}).get("training") or {}
+    return (r.get("model"), r.get("method"), r.get("dataset"), r.get("protocol"), cfg.get("learning_rate"),
+            cfg.get("num_train_epochs"))  # fmt: skip
+
+
+def seed_table(runs: Sequence[dict], *, split: str = "test", by: str = "seed") -> str | None:
+    """mean +- std (n) per metric of runs that differ only in seed (``by="seed"``), or of one run per fold/config
+    (``by="protocol"``, the fold runner's table); None when no group has two runs."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in runs:
+        key = _group_key(r)
+        if by == "protocol":
+            key = key[:3] + (str(r.get("protocol", "")).rstrip("0123456789"),) + key[4:]
+        groups[key].append(r)
+    rows = []
+    for key, members in groups.items():
+        if len(members) < 2:
+            continue
+        cells = []
+        for k, scale, digits in (("f1_macro", 1, 4), ("eer", 1, 4), ("accuracy", 100, 2), ("uar", 1, 4)):
+            agg = aggregate([_metrics(r, split)[k] for r in members])
+            cells.append(f"{_num(agg['mean'], scale, digits)} +- {_num(agg['std'], scale, digits)}")
+        what = ", ".join(str(r.get(by)) for r in members)
+        rows.append(f"| {key[0]} | {key[1]} | {key[3]} | {len(members)} ({what}) | " + " | ".join(cells) + " |")
+    if not rows:
+        return None
+    label = "seeds" if by == "seed" else "folds / configs"
+    return "\n".join([f"| model | method | protocol | {label} | F1 (macro) | EER | accuracy (%) | UAR |",
+                      "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |", *rows,
+                      "", "mean +- sample standard deviation over the runs."])  # fmt: skip
+
+
+def load_predictions(run: dict, split: str = "test") -> dict[tuple[str, str], tuple[int, np.ndarray]]:
+    """(corpus, file) -> (label id, probabilities) from a run's <split>_predictions.csv."""
+    folder = Path(run.get("_path", run.get("output_dir", "."))).parent if run.get("_path") else Path(run["output_dir"])
+    path = folder / f"{split}_predictions.csv"
+    if not path.is_file():
+        raise ValueError(f"{folder}: no {path.name} (runs scored before hf-ser wrote per-clip predictions cannot be "
+                         "paired; re-score with recipes/eval.py score)")  # fmt: skip
+    out = {}
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = (row.get("corpus", ""), row.get("file", row.get("speaker", "")))
+            out[key] = (EMOTIONS.index(row["label"]), np.array([float(row[f"p_{e}"]) for e in EMOTIONS]))
+    return out
+
+
+def significance_table(runs: Sequence[dict], *, split: str = "test", n_boot: int = 2000) -> str:
+    """Each run against the first (the reference), on the clips both scored: paired bootstrap of every metric's
+    difference and McNemar's exact test on accuracy."""
+    if len(runs) < 2:
+        raise ValueError("--significance needs at least two runs")
+    ref = load_predictions(runs[0], split)
+    lines = ["| reference | run | metric | difference (run - reference) | 95% interval | paired bootstrap p | McNemar p |",
+             "| --- | --- | --- | ---: | --- | ---: | ---: |"]  # fmt: skip
+    name = lambda r: f"{r.get('method', '?')} ({Path(r.get('output_dir', '?')).name})"  # noqa: E731
+    for other in runs[1:]:
+        pred = load_predictions(other, split)
+        if set(pred) != set(ref):
+            raise ValueError(f"{name(runs[0])} and {name(other)} were not scored on the same {split} clips "
+                             f"({len(set(ref) ^ set(pred))} differ): a paired test needs the same clips")  # fmt: skip
+        keys = sorted(ref)
+        labels = np.array([ref[k][0] for k in keys])
+        a, b = np.stack([ref[k][1] for k in keys]), np.stack([pred[k][1] for k in keys])
+        boot = paired_bootstrap(a, b, labels, n_boot=n_boot)
+        mc = mcnemar_exact(a.argmax(1) == labels, b.argmax(1) == labels)
+        for m in INTERVAL_METRICS:
+            d = boot[m]
+            scale = 100 if m == "accuracy" else 1
+            lines.append(f"| {name(runs[0])} | {name(other)} | {m} | {_num(d['difference'], scale)} | "
+                         f"[{_num(d['low'], scale)}, {_num(d['high'], scale)}] | {d['p_value']:.4f} | "
+                         + (f"{mc['p_value']:.4f} ({mc['only_a_correct']} vs {mc['only_b_correct']} discordant) |"
+                            if m == "accuracy" else " |"))  # fmt: skip
+    lines += ["", f"Paired bootstrap: {n_boot:,} resamples of the {len(ref)} shared clips, both runs' predictions kept "
+              "together; p = twice the smaller share of resampled differences on either side of 0. McNemar: exact "
+              "binomial test on the clips exactly one run gets right."]  # fmt: skip
+    return "\n".join(lines)

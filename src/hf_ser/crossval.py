@@ -1,0 +1,82 @@
+"""Cross-validation over a dataset's configs (speaker folds, leave-one-corpus-out): which configs, and the report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hf_ser.labels import CORPORA
+from hf_ser.reporting import write_json
+from hf_ser.stats import aggregate
+from hf_ser.transforms import DataError
+
+__all__ = ["cross_validation_report", "dataset_configs", "expand_protocols"]
+
+METRICS = (("accuracy", 100, 2), ("f1_macro", 1, 4), ("uar", 1, 4), ("eer", 1, 4))
+
+
+def dataset_configs(dataset: str) -> list[str]:
+    """The config names a built dataset folder's card declares."""
+    from huggingface_hub import DatasetCard
+
+    card = Path(dataset).expanduser() / "README.md"
+    if not card.is_file():
+        raise DataError(f"--dataset {dataset}: no dataset card (README.md) to read its configs from")
+    return [c["config_name"] for c in DatasetCard.load(card).data.to_dict().get("configs") or []]
+
+
+def expand_protocols(spec: str, dataset: str) -> list[str]:
+    """``kfold`` / ``loco`` / ``corpora`` / a comma list -> the config names, checked against the dataset."""
+    available = dataset_configs(dataset)
+    if spec == "kfold":
+        names = sorted(
+            (c for c in available if c.startswith("speaker_fold")), key=lambda c: int(c.removeprefix("speaker_fold"))
+        )
+    elif spec == "loco":
+        names = [c for c in available if c.startswith("loco_")]
+    elif spec == "corpora":
+        names = [c for c in available if c in CORPORA]
+    else:
+        names = [p.strip() for p in spec.split(",") if p.strip()]
+    missing = [n for n in names if n not in available]
+    if missing or not names:
+        raise DataError(f"--protocols {spec}: {'not in' if missing else 'nothing in'} {dataset} "
+                        f"({', '.join(missing) or 'no such configs'}); it has {', '.join(available)}")  # fmt: skip
+    return names
+
+
+def _fmt(v, scale, digits):
+    return "n/a" if v is None or v != v else f"{scale * v:.{digits}f}"
+
+
+def cross_validation_report(runs: Sequence[dict], out_dir: str | Path, split: str = "test") -> str:
+    """Write cross_validation.json and .md (per-config rows with 95% intervals, then mean +- std); returns the md."""
+    out = Path(out_dir)
+    rows = ["| config | test clips | test speakers | accuracy (%) | F1 (macro) | UAR | EER |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    per_config = []
+    for r in runs:
+        m = r[split]
+        iv = (m.get("intervals") or {}).get("clips") or {}
+        cells = []
+        for k, scale, digits in METRICS:
+            lo_hi = iv.get(k)
+            ci = f" [{_fmt(lo_hi[0], scale, digits - 1)}, {_fmt(lo_hi[1], scale, digits - 1)}]" if lo_hi else ""
+            cells.append(_fmt(m[k], scale, digits) + ci)
+        speakers = (m.get("intervals") or {}).get("num_speakers", "")
+        rows.append(f"| {r['protocol']} | {m['num_samples']} | {speakers} | " + " | ".join(cells) + " |")
+        per_config.append({"protocol": r["protocol"], "output_dir": r["output_dir"], split: {k: m[k] for k, *_ in METRICS},
+                           "intervals": m.get("intervals"), "num_samples": m["num_samples"]})  # fmt: skip
+    summary = {k: aggregate([r[split][k] for r in runs]) for k, *_ in METRICS}
+    rows.append("| **mean +- std** | | | " + " | ".join(
+        f"**{_fmt(summary[k]['mean'], s, d)} +- {_fmt(summary[k]['std'], s, d)}**" for k, s, d in METRICS) + " |")  # fmt: skip
+    first = runs[0] if runs else {}
+    head = (f"{first.get('method', '?')} fine-tuning of {first.get('model', '?')} on {first.get('dataset', '?')}, "
+            f"{len(runs)} configs. Brackets: 95% bootstrap interval over each config's test clips; last row: mean +- "
+            "sample standard deviation over the configs.")  # fmt: skip
+    md = head + "\n\n" + "\n".join(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cross_validation.md").write_text(md + "\n")
+    write_json({"configs": per_config, "summary": summary, "method": first.get("method"), "model": first.get("model"),
+                "dataset": first.get("dataset")}, out / "cross_validation.json")  # fmt: skip
+    return md
