@@ -293,11 +293,13 @@ def test_two_process_accelerate_run(demo_dataset, tmp_path):
     cmd = [str(Path(sys.executable).parent / "accelerate"), "launch", "--config_file",
            str(REPO / "recipes/accelerate_configs/cpu_2proc.yaml"), str(REPO / "recipes/train.py"),
            "--dataset", str(demo_dataset), "--protocol", "speaker", "--output_dir", str(out), *TINY,
-           "--max_steps", "3", "--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false"]  # fmt: skip
+           "--max_steps", "3", "--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false",
+           "--max_batch_seconds", "8"]  # fmt: skip
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
-    assert results["world_size"] == 2 and results["train_steps"] == 3
+    assert results["world_size"] == 2 and results["train_steps"] == 3  # duration batches on 2 processes: no hang
+    assert results["batching"]["kind"] == "duration"
     assert results["test"]["num_samples"] == sum(map(sum, results["test"]["confusion_matrix"]))
     for name in ("model.safetensors", "confusion_matrix.png", "README.md"):
         assert (out / name).is_file()
