@@ -7,7 +7,7 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 DEMO_DIR := data/demo
-.PHONY: install demo demo-compare test test-slow quality style benchmark benchmark-gpu benchmark-smoke clean
+.PHONY: install demo demo-compare app test test-slow quality style benchmark benchmark-gpu benchmark-smoke clean
 
 install: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/install_system_deps.sh
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, at the version constraints.txt pins (which build comes is the index's: see README).
 	$(BIN)/python -m pip install -q -c constraints.txt torch
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,tensorboard]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,tensorboard,app]"
 	touch $(STAMP)
 
 # The main job: synthesise demo corpora, build the dataset, fine-tune the tiny backbone, evaluate on held-out speakers.
@@ -34,6 +34,10 @@ demo-compare: install
 		$(BIN)/accelerate launch --config_file recipes/accelerate_configs/cpu.yaml recipes/train.py --config recipes/demo/$$m.yaml || exit 1; \
 	done
 	$(BIN)/python recipes/eval.py compare outputs/demo outputs/demo-qkv outputs/demo-classifier --output outputs/demo-comparison.md
+
+# The web demo on http://127.0.0.1:7860 (outputs/demo after `make demo`; MODEL=DIR_OR_HUB_ID for another).
+app: install
+	$(BIN)/python app.py $(if $(MODEL),--model $(MODEL),)
 
 test: install
 	TQDM_DISABLE=1 $(BIN)/python -m pytest -m "not slow" -q

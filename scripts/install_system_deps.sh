@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages hf-ser needs (FFmpeg for torchcodec decoding, espeak-ng for the demo corpora).
+# Installs the Debian packages hf-ser needs (FFmpeg for torchcodec decoding, espeak-ng for the demo corpora,
+# Chromium and its driver for the web demo's browser test).
 set -euo pipefail
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+# the web demo's browser test drives headless Chromium through its matching driver
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "hf-ser: installing Debian packages: ${missing[*]}"
 SUDO=""

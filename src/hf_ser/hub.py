@@ -104,12 +104,14 @@ def upload_folder(
     private: bool,
     message: str,
     ignore_patterns: list[str] | None = None,
+    space_sdk: str | None = None,
 ) -> str:
     """Create the repo (private unless asked) and upload ``folder`` as one commit; returns the repo URL."""
     from huggingface_hub import HfApi
 
     api = HfApi()
-    url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+    extra = {"space_sdk": space_sdk} if repo_type == "space" else {}
+    url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, **extra)
     api.upload_folder(
         folder_path=str(folder),
         repo_id=repo_id,
