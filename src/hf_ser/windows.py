@@ -115,11 +115,10 @@ def plot_emotion_over_time(times: Sequence[tuple[float, float]], probs: np.ndarr
     ax.set_ylabel("probability")
     ax.legend(ncol=4, fontsize=8, loc="upper right", frameon=False)
     ax.grid(alpha=0.3)
-    for (a, b), s, p in zip(times, silent, probs if len(probs) else [None] * len(times), strict=True):
-        if s:
-            band.axvspan(a, b, color="0.85")
-        else:
-            band.axvspan(a, b, color=colors(int(np.argmax(p))), alpha=0.9)
+    # overlapping windows: each owns the stretch nearest its centre, so the band shows one label at a time
+    edges = [times[0][0], *((centres[:-1] + centres[1:]) / 2).tolist(), times[-1][1]] if len(times) else []
+    for k, (s, p) in enumerate(zip(silent, probs if len(probs) else [None] * len(times), strict=True)):
+        band.axvspan(edges[k], edges[k + 1], color="0.85" if s else colors(int(np.argmax(p))), alpha=1.0 if s else 0.9)
     band.set_yticks([])
     band.set_ylabel("top", rotation=0, ha="right", va="center")
     band.set_xlabel("time (s)")
