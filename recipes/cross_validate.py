@@ -24,11 +24,7 @@ import transformers
 
 from hf_ser.configs import ConfigError, parse_recipe_args
 from hf_ser.crossval import cross_validation_report, expand_protocols
-from hf_ser.evaluation import NonFiniteLogitsError
-from hf_ser.hub import HubUnavailableError
-from hf_ser.modeling import ModelLoadError
-from hf_ser.rundir import RunDirError
-from hf_ser.training import TrainingDivergedError, train
+from hf_ser.training import DIVERGED_ERRORS, USER_ERRORS, train
 from hf_ser.transforms import DataError
 
 
@@ -54,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         command = "python recipes/cross_validate.py " + shlex.join(argv) + f"  # {protocol}"
         try:
             runs.append(train(model_args, data, args, command=command))
-        except (DataError, ModelLoadError, HubUnavailableError, ConfigError, RunDirError) as err:
+        except USER_ERRORS as err:
             print(f"error ({protocol}): {err}", file=sys.stderr)
             return 2
-        except (TrainingDivergedError, NonFiniteLogitsError) as err:
+        except DIVERGED_ERRORS as err:
             print(f"error ({protocol}): {err}", file=sys.stderr)
             return 3
     if training_args.process_index == 0:

@@ -17,12 +17,7 @@ import sys
 import transformers
 
 from hf_ser.configs import ConfigError, parse_recipe_args
-from hf_ser.evaluation import NonFiniteLogitsError
-from hf_ser.hub import HubUnavailableError
-from hf_ser.modeling import ModelLoadError
-from hf_ser.rundir import RunDirError
-from hf_ser.training import TrainingDivergedError, train
-from hf_ser.transforms import DataError
+from hf_ser.training import DIVERGED_ERRORS, USER_ERRORS, train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     command = "accelerate launch recipes/train.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     try:
         results = train(model_args, data_args, training_args, command=command)
-    except (DataError, ModelLoadError, HubUnavailableError, ConfigError, RunDirError) as err:
+    except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (TrainingDivergedError, NonFiniteLogitsError) as err:
+    except DIVERGED_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
 

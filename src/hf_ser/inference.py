@@ -68,16 +68,23 @@ def emotion_columns(config, what: str = "the model") -> list[int] | None:
 
 
 def length_sorted_batches(
-    lengths: Sequence[int], *, batch_size: int, equal_length: bool, max_batch_samples: int | None = None
+    lengths: Sequence[int],
+    *,
+    batch_size: int | None,
+    equal_length: bool = False,
+    max_batch_samples: int | None = None,
+    order: Sequence[int] | None = None,
 ) -> list[list[int]]:
-    """Index batches in order of length: at most ``batch_size`` clips (and ``max_batch_samples`` padded samples);
-    with ``equal_length`` only clips of exactly the same length share a batch."""
-    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    """Index batches in order of length, packed greedily: at most ``batch_size`` clips and ``max_batch_samples``
+    padded samples (clips x longest); with ``equal_length`` only clips of exactly the same length share a batch.
+    ``order`` (ascending by length) sets how equal lengths are ordered; by default by index."""
+    if order is None:
+        order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []
     for i in order:
         longest = lengths[i]  # sorted ascending: the newcomer is the longest
-        full = len(current) >= batch_size
+        full = batch_size is not None and len(current) >= batch_size
         over = max_batch_samples is not None and (len(current) + 1) * longest > max_batch_samples
         split = equal_length and current and lengths[current[0]] != lengths[i]
         if current and (full or over or split):

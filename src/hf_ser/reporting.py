@@ -16,6 +16,7 @@ __all__ = [
     "confusion_markdown",
     "load_results",
     "plot_confusion_matrix",
+    "save_figure",
     "versions",
     "write_json",
 ]
@@ -101,6 +102,13 @@ def plot_confusion_matrix(
             text = "n/a" if math.isnan(v) else f"{v:.1f}"
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if v > 55 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="% of true class")
+    return save_figure(fig, ax, path, title)
+
+
+def save_figure(fig, ax, path: str | os.PathLike, title: str = "") -> Path:
+    """Title, tight layout, write the PNG (making its folder), close the figure."""
+    import matplotlib.pyplot as plt
+
     if title:
         ax.set_title(title)
     fig.tight_layout()

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 from transformers.trainer_pt_utils import BatchRebalanceSampler
 
+from hf_ser.inference import length_sorted_batches
+
 __all__ = ["DurationBatchSampler", "pack_by_duration"]
 
 logger = logging.getLogger(__name__)
@@ -33,19 +35,9 @@ def pack_by_duration(
             f"a clip of {lengths.max()} samples is longer than the batch budget of {max_batch_samples} samples"
         )
     tie = np.random.default_rng(seed).permutation(len(lengths))
-    order = np.lexsort((tie, lengths))  # by length, ties in a seeded order
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for i in order.tolist():
-        n = len(current) + 1
-        full = max_batch_size is not None and n > max_batch_size
-        if current and (full or n * int(lengths[i]) > max_batch_samples):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
+    order = np.lexsort((tie, lengths)).tolist()  # by length, ties in a seeded order
+    return length_sorted_batches(lengths.tolist(), batch_size=max_batch_size, max_batch_samples=max_batch_samples,
+                                 order=order)  # fmt: skip
 
 
 class DurationBatchSampler(BatchRebalanceSampler):

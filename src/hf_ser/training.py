@@ -21,7 +21,9 @@ from hf_ser.sampling import DurationBatchSampler
 from hf_ser.transforms import AudioCollator, DataError, TrainTransform, clip_lengths, load_ser_dataset
 
 __all__ = [
+    "DIVERGED_ERRORS",
     "SCALAR_METRICS",
+    "USER_ERRORS",
     "DivergenceGuard",
     "TrainingDivergedError",
     "compute_metrics",
@@ -37,6 +39,17 @@ SCALAR_METRICS = ("accuracy", "f1_macro", "f1_weighted", "uar", "eer", "eer_micr
 
 class TrainingDivergedError(RuntimeError):
     """NaN or infinite loss or logits; the message names the step, the learning rate and the last good checkpoint."""
+
+
+def _error_kinds():
+    from hf_ser.configs import ConfigError
+    from hf_ser.evaluation import NonFiniteLogitsError
+    from hf_ser.hub import HubUnavailableError
+    from hf_ser.modeling import ModelLoadError
+    from hf_ser.rundir import RunDirError
+
+    user = (DataError, ModelLoadError, HubUnavailableError, ConfigError, RunDirError)
+    return user, (TrainingDivergedError, NonFiniteLogitsError)
 
 
 def compute_metrics(eval_pred) -> dict[str, float]:
@@ -346,3 +359,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
         logger.info("pushed %s to %s", out, url)
     trainer.accelerator.wait_for_everyone()
     return results
+
+
+# What the recipes print as one line: the user's input (exit 2), a run that diverged (exit 3).
+USER_ERRORS, DIVERGED_ERRORS = _error_kinds()

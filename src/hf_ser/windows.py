@@ -122,11 +122,6 @@ def plot_emotion_over_time(times: Sequence[tuple[float, float]], probs: np.ndarr
     band.set_yticks([])
     band.set_ylabel("top", rotation=0, ha="right", va="center")
     band.set_xlabel("time (s)")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    from hf_ser.reporting import save_figure
+
+    return save_figure(fig, ax, path, title)
