@@ -112,7 +112,10 @@ def test_sigterm_during_a_build_cleans_up_like_ctrl_c(tmp_path):
     assert proc.poll() is None, "the build ended before it could be interrupted"
     time.sleep(1.0)  # let the decoding workers start
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # never leave a hung build behind
     assert proc.returncode == 143, err[-2000:]
     assert "interrupted (SIGTERM)" in err and "Traceback" not in err and "BrokenPipeError" not in err
     assert not out.exists() and not list(tmp_path.glob(".ds.*"))

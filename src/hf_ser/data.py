@@ -11,7 +11,9 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,9 +142,35 @@ def _decode_all(utterances: list[Utterance], num_proc: int) -> list[tuple[bool, 
         return [_decode_worker(p) for p in tqdm(paths, **bar)]
     # spawn, not fork: the parent may hold torch/threads, and fork after threads is unsafe.
     ctx = mp.get_context("spawn")
-    with ctx.Pool(num_proc, initializer=_quiet_worker) as pool:
+    with _interrupts_at_safe_points() as stopped, ctx.Pool(num_proc, initializer=_quiet_worker) as pool:
         chunk = max(1, min(64, len(paths) // (num_proc * 8)))
-        return list(tqdm(pool.imap(_decode_worker, paths, chunksize=chunk), **bar))
+        out = []
+        for result in tqdm(pool.imap(_decode_worker, paths, chunksize=chunk), **bar):
+            out.append(result)
+            if stopped:
+                raise KeyboardInterrupt(stopped[0])
+        return out
+
+
+@contextmanager
+def _interrupts_at_safe_points():
+    """Ctrl-C and SIGTERM while the pool runs are noted, then raised between results: an exception raised by a signal
+    handler inside multiprocessing's own code can leave one of its locks held, and terminating the pool then hangs."""
+    stopped: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in signals}
+    for s in signals:
+        signal.signal(s, lambda signum, frame: stopped.append(signal.Signals(signum).name))
+    try:
+        yield stopped
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if stopped:
+        raise KeyboardInterrupt(stopped[0])
 
 
 def _resolve_identical_audio(rows: list[dict]) -> tuple[list[dict], list[tuple[str, str, str, str]]]:
