@@ -247,7 +247,7 @@ def _prepare_output(output_dir: Path, overwrite: bool) -> Path:
             if not _looks_like_a_build(output_dir):
                 raise BuildError(
                     f"--output {output_dir} holds files a dataset build did not write; --overwrite only replaces a "
-                    "folder this script built (README.md, skipped.csv and protocol folders of Parquet files)"
+                    "folder this script built (README.md, skipped.csv and folders of Parquet files)"
                 )
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the target and rename at the end: an interrupted build leaves no half-written dataset.

@@ -55,8 +55,24 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def hub_offline() -> bool:
-    """True when HF_HUB_OFFLINE is set or the Hub cannot be reached from here."""
-    return _offline() or not hub_reachable()
+    """True when HF_HUB_OFFLINE is set or the Hub cannot be reached from here.
+
+    An unreachable Hub switches this process to offline mode (huggingface_hub's and datasets' HF_HUB_OFFLINE), so
+    no later call (transformers' adapter lookup, a dataset's) spends its own half minute of retries; files in the
+    local Hub cache still load."""
+    if _offline():
+        return True
+    if hub_reachable():
+        return False
+    from huggingface_hub import constants
+
+    constants.HF_HUB_OFFLINE = True
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import sys
+
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].config.HF_HUB_OFFLINE = True
+    return True
 
 
 def _endpoint() -> str:
