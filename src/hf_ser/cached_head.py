@@ -83,12 +83,13 @@ def _collate(rows: list[dict]) -> dict:
 
 
 def train_head_on_cached_features(model, feature_extractor, train_raw, val_raw, training_args, spec: FeatureSpec,
-                                  *, resume=None, cache_dir=None, compute_metrics=None, callbacks=()):  # fmt: skip
+                                  *, resume=None, cache_dir=None, callbacks=()):  # fmt: skip
     """Train ``model``'s head on cached features; returns (trainer, train_output, seconds of feature extraction).
 
     ``model`` (backbone frozen) ends with the best head in place."""
     from transformers import Trainer
-    from transformers.trainer_utils import speed_metrics
+
+    from hf_ser.training import log_validation
 
     device = training_args.device
     model.to(device)
@@ -110,16 +111,7 @@ def train_head_on_cached_features(model, feature_extractor, train_raw, val_raw, 
             with torch.no_grad():
                 logits = self.model(torch.from_numpy(np.array(val_feats)).to(device)).logits.float().cpu().numpy()
             self.model.train()
-            metrics = compute_metrics(_Pred(logits, val_labels)) if compute_metrics else {}
-            if "nonfinite_logits" not in metrics:
-                metrics["loss"] = float(
-                    nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(val_labels))
-                )
-            metrics = {f"{metric_key_prefix}_{k}": v for k, v in metrics.items()}
-            metrics.update(speed_metrics(metric_key_prefix, start, num_samples=len(val_labels)))
-            self.log(metrics)
-            self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
-            return metrics
+            return log_validation(self, logits, val_labels, metric_key_prefix, start)
 
     args = copy.deepcopy(training_args)
     args.dataloader_num_workers = 0  # features are in memory; workers would only copy them
@@ -130,8 +122,3 @@ def train_head_on_cached_features(model, feature_extractor, train_raw, val_raw, 
     out = trainer.train(resume_from_checkpoint=resume)
     trainer.model.copy_into(model)
     return trainer, out, feature_seconds
-
-
-class _Pred:
-    def __init__(self, predictions, label_ids):
-        self.predictions, self.label_ids = predictions, label_ids

@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig, build_augmentation, random_crop
-from hf_ser.inference import length_sorted_batches, padding_sensitive
+from hf_ser.inference import length_sorted_batches, model_inputs, padding_sensitive
 from hf_ser.transforms import clip_lengths, clip_samples
 
 __all__ = ["FeatureSpec", "cached_features", "default_cache_dir", "model_fingerprint", "pooled_hidden_states"]
@@ -70,16 +70,9 @@ def pooled_hidden_states(
     (over the real frames of each clip); padding-sensitive models see no padding."""
     base = getattr(model, model.base_model_prefix)
     equal_length = padding_sensitive(model.config, feature_extractor)
-    groups: dict[int, list[int]] = {}
-    for i, a in enumerate(arrays):
-        groups.setdefault(len(a) if equal_length else 0, []).append(i)
     out = None
     model.eval()
-    for idx in groups.values():
-        clips = [np.asarray(arrays[i], dtype=np.float32) for i in idx]
-        kwargs = {"padding": "longest"} if len(clips) > 1 else {}
-        inputs = feature_extractor(clips if len(clips) > 1 else clips[0], sampling_rate=SAMPLING_RATE,
-                                   return_tensors="pt", **kwargs)  # fmt: skip
+    for idx, inputs in model_inputs(feature_extractor, arrays, equal_length=equal_length):
         inputs = {k: v.to(device) for k, v in inputs.items()}
         ctx = torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
         with ctx:

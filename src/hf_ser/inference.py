@@ -28,6 +28,7 @@ __all__ = [
     "emotion_columns",
     "forward_arrays",
     "length_sorted_batches",
+    "model_inputs",
     "padding_sensitive",
 ]
 
@@ -96,13 +97,23 @@ def length_sorted_batches(
     return batches
 
 
-def _groups(arrays: Sequence[np.ndarray], equal_length: bool) -> list[list[int]]:
-    if not equal_length:
-        return [list(range(len(arrays)))]
-    by_len: dict[int, list[int]] = defaultdict(list)
-    for i, a in enumerate(arrays):
-        by_len[len(a)].append(i)
-    return list(by_len.values())
+def model_inputs(feature_extractor, arrays: Sequence[np.ndarray], *, equal_length: bool):
+    """Yield (indices, feature-extractor outputs as tensors) for ``arrays``, never padding when ``equal_length``.
+
+    The one place arrays become model inputs (torch forward, pooled features, ONNX Runtime): a single clip goes
+    through the feature extractor exactly as pipeline() sends it (no padding argument)."""
+    if equal_length:
+        by_len: dict[int, list[int]] = defaultdict(list)
+        for i, a in enumerate(arrays):
+            by_len[len(a)].append(i)
+        groups = list(by_len.values())
+    else:
+        groups = [list(range(len(arrays)))] if len(arrays) else []
+    for group in groups:
+        clips = [np.asarray(arrays[i], dtype=np.float32) for i in group]
+        kwargs = {"padding": "longest"} if len(clips) > 1 else {}
+        yield group, feature_extractor(clips if len(clips) > 1 else clips[0],
+                                       sampling_rate=feature_extractor.sampling_rate, return_tensors="pt", **kwargs)  # fmt: skip
 
 
 @torch.inference_mode()
@@ -127,17 +138,11 @@ def forward_arrays(
     param = next(model.parameters())
     device = torch.device(device) if device is not None else param.device
     weights = param.dtype  # a model cast to bf16 takes bf16 inputs
-    rate = feature_extractor.sampling_rate
     out = np.zeros((len(arrays), model.config.num_labels), dtype=np.float32)
     was_training = model.training
     model.eval()
     try:
-        for group in _groups(arrays, equal_length):
-            clips = [np.asarray(arrays[i], dtype=np.float32) for i in group]
-            # One clip goes through the feature extractor exactly as pipeline() sends it (no padding argument).
-            kwargs = {"padding": "longest"} if len(clips) > 1 else {}
-            inputs = feature_extractor(clips if len(clips) > 1 else clips[0], sampling_rate=rate,
-                                       return_tensors="pt", **kwargs)  # fmt: skip
+        for group, inputs in model_inputs(feature_extractor, arrays, equal_length=equal_length):
             inputs = {k: v.to(device, weights) if v.is_floating_point() else v.to(device) for k, v in inputs.items()}
             ctx = torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
             with ctx:

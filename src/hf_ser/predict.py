@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from hf_ser.audio_stream import AUDIO_SUFFIXES, UnreadableAudio, audio_info, read_audio, stream_audio
-from hf_ser.inference import forward_arrays, length_sorted_batches, padding_sensitive
+from hf_ser.inference import forward_arrays, length_sorted_batches, model_inputs, padding_sensitive
 from hf_ser.windows import is_silent, iter_windows, summarise
 
 __all__ = ["EmotionPredictor", "FileResult", "Segment", "expand_inputs"]
@@ -179,14 +179,7 @@ class EmotionPredictor:
         if self._onnx is None:
             return forward_arrays(self.model, self.feature_extractor, arrays, equal_length=equal, device=self.device)
         out = np.zeros((len(arrays), len(self.labels)), dtype=np.float32)
-        groups: dict[int, list[int]] = {}
-        for i, a in enumerate(arrays):
-            groups.setdefault(len(a) if equal else 0, []).append(i)
-        for idx in groups.values():
-            clips = [arrays[i] for i in idx]
-            kw = {"padding": "longest"} if len(clips) > 1 else {}
-            inputs = self.feature_extractor(clips if len(clips) > 1 else clips[0], sampling_rate=self.rate,
-                                            return_tensors="pt", **kw)  # fmt: skip
+        for idx, inputs in model_inputs(self.feature_extractor, arrays, equal_length=equal):
             if "attention_mask" in self._onnx.inputs and "attention_mask" not in inputs:
                 inputs["attention_mask"] = torch.ones_like(inputs["input_values"], dtype=torch.long)
             out[idx] = self._onnx(inputs)

@@ -47,14 +47,12 @@ def prepare_run_dir(
       ``overwrite``, which removes that run's artefacts (on the main process) so a later ``last`` cannot pick a
       stale checkpoint.
     """
-    out = Path(output_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise RunDirError(f"--output_dir {output_dir}: a file is in the way (a folder is needed)")
-    for anc in out.parents:
-        if anc.exists():
-            if not anc.is_dir():
-                raise RunDirError(f"--output_dir {output_dir}: {anc} is a file, so the folder cannot be made")
-            break
+    from hf_ser.reporting import OutputPathError, check_output_path
+
+    try:
+        out = check_output_path(output_dir, "--output_dir", folder=True)
+    except OutputPathError as err:
+        raise RunDirError(str(err)) from err
     if isinstance(resume, str) and resume.lower() in {"last", "true"}:
         resume = True
     if isinstance(resume, str) and resume.lower() in {"false", "none", ""}:

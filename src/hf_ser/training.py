@@ -27,6 +27,7 @@ __all__ = [
     "DivergenceGuard",
     "TrainingDivergedError",
     "compute_metrics",
+    "log_validation",
     "make_trainer",
     "peak_memory_mb",
     "train",
@@ -104,6 +105,22 @@ def _autocast_dtype(args) -> torch.dtype | None:
     return torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
 
 
+def log_validation(trainer, logits: np.ndarray, labels: np.ndarray, prefix: str, start: float) -> dict:
+    """What Trainer.evaluate reports, for validation logits computed outside its loop: metrics (and loss) prefixed,
+    speed, logged, and passed to the callbacks (DivergenceGuard reads them there)."""
+    from transformers import EvalPrediction
+    from transformers.trainer_utils import speed_metrics
+
+    metrics = compute_metrics(EvalPrediction(predictions=logits, label_ids=labels))
+    if "nonfinite_logits" not in metrics:
+        metrics["loss"] = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)))
+    metrics = {f"{prefix}_{k}": v for k, v in metrics.items()}
+    metrics.update(speed_metrics(prefix, start, num_samples=len(labels)))
+    trainer.log(metrics)
+    trainer.control = trainer.callback_handler.on_evaluate(trainer.args, trainer.state, trainer.control, metrics)
+    return metrics
+
+
 def make_trainer(
     *args, train_lengths: list[int] | None = None, eval_raw=None, max_batch_seconds: float | None = None, **kwargs
 ):
@@ -118,7 +135,6 @@ def make_trainer(
     """
     from transformers import Trainer
     from transformers.trainer_pt_utils import LengthGroupedSampler
-    from transformers.trainer_utils import speed_metrics
 
     class SERTrainer(Trainer):
         duration_sampler = None
@@ -152,16 +168,7 @@ def make_trainer(
             logits, labels = predict_split(model, self.processing_class, eval_raw,
                                            batch_size=self.args.eval_batch_size, device=self.args.device,
                                            autocast_dtype=_autocast_dtype(self.args), desc="Validation")  # fmt: skip
-            metrics = compute_metrics(_EvalPrediction(logits, labels))
-            if "nonfinite_logits" not in metrics:
-                metrics["loss"] = float(
-                    torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))
-                )
-            metrics = {f"{metric_key_prefix}_{k}": v for k, v in metrics.items()}
-            metrics.update(speed_metrics(metric_key_prefix, start, num_samples=len(labels)))
-            self.log(metrics)
-            self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
-            return metrics
+            return log_validation(self, logits, labels, metric_key_prefix, start)
 
     trainer = SERTrainer(*args, **kwargs)
     trainer.add_callback(DivergenceGuard())
@@ -174,12 +181,6 @@ def _batching(trainer, data_args, training_args) -> dict:
         return {"kind": "clips", "per_device_train_batch_size": training_args.per_device_train_batch_size}
     return {"kind": "duration", "max_batch_seconds": data_args.max_batch_seconds,
             "batches_per_epoch": len(sampler.batches), "padding_fraction": round(sampler.padding_fraction, 4)}  # fmt: skip
-
-
-@dataclasses.dataclass
-class _EvalPrediction:
-    predictions: np.ndarray
-    label_ids: np.ndarray
 
 
 def _select_rows(dd, data_args):
@@ -264,7 +265,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
         t0 = time.perf_counter()
         trainer, train_out, feature_seconds = train_head_on_cached_features(
             model, feature_extractor, train_raw, val_raw, training_args, spec, resume=resume,
-            compute_metrics=compute_metrics, callbacks=[DivergenceGuard(), *callbacks],
+            callbacks=[DivergenceGuard(), *callbacks],
         )  # fmt: skip
         train_seconds = time.perf_counter() - t0
         trained = model  # the full model, its head now the best trained one

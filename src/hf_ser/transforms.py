@@ -18,7 +18,6 @@ __all__ = [
     "DataError",
     "EvalTransform",
     "TrainTransform",
-    "by_length",
     "clip_lengths",
     "clip_samples",
     "load_ser_dataset",
@@ -152,8 +151,3 @@ def clip_lengths(ds, max_duration: float | None = None) -> list[int] | None:
     if max_duration is not None:
         seconds = np.minimum(seconds, max_duration)
     return np.rint(seconds * SAMPLING_RATE).astype(np.int64).tolist()
-
-
-def by_length(ds):
-    """Rows sorted by duration (metadata only): evaluation batches of whole clips then pad little."""
-    return ds.sort("duration") if "duration" in ds.column_names else ds
