@@ -35,13 +35,14 @@ def test_confusion_markdown_is_table_4_layout():
 def test_comparison_table_and_results_json_round_trip(tmp_path):
     y = np.array([0, 1, 2, 3])
     r = ser_metrics(np.eye(8)[[0, 1, 2, 0]] * 4, y, label_names=EMOTIONS)
-    run = {"model": "m", "method": "qkv", "protocol": "speaker", "params": {"trainable": 10, "total": 1000}, "test": r}
+    run = {"model": "m", "method": "qkv", "protocol": "speaker", "params": {"trainable": 10, "total": 1000}, "test": r,
+           "train_runtime_s": 12.4, "feature_extraction_s": 3.0}  # fmt: skip
     write_json(run, tmp_path / "run" / "results.json")
     loaded = load_results(tmp_path / "run")
     assert loaded["test"]["eer_per_class"]["calm"] is None or not math.isnan(loaded["test"]["eer_per_class"]["calm"])
     table = comparison_markdown([loaded]).splitlines()
     assert table[0].startswith("| model | method | protocol | seed | F1 (macro) | EER | accuracy (%)")
-    assert "| m | qkv | speaker | " in table[2] and "| 75.00 |" in table[2] and "10 / 1,000" in table[2]
+    assert "| m | qkv | speaker | " in table[2] and "| 75.00 |" in table[2] and "10 / 1,000 | 12 |" in table[2]
     with pytest.raises(ValueError, match="no 'validation' results"):
         comparison_markdown([loaded], split="validation")
     with pytest.raises(FileNotFoundError):

@@ -53,21 +53,28 @@ def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:
     """Table-3 style comparison of several runs' results.json (F1, EER, accuracy as the paper, plus UAR etc.), each
     with its 95% bootstrap interval over test clips where the run has one."""
     head = (
-        "| model | method | protocol | seed | F1 (macro) | EER | accuracy (%) | UAR | EER (micro) | trainable params |"
+        "| model | method | protocol | seed | F1 (macro) | EER | accuracy (%) | UAR | EER (micro) | trainable params "
+        "| train time (s) |"
     )
-    lines = [head, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [head, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in runs:
         m = _metrics(r, split)
         params = r.get("params", {})
         lines.append(
             f"| {r.get('model', '?')} | {r.get('method', '?')} | {r.get('protocol', '?')} | {r.get('seed', '')} | "
             f"{_cell(m, 'f1_macro')} | {_cell(m, 'eer')} | {_cell(m, 'accuracy', 100, 2)} | {_cell(m, 'uar')} | "
-            f"{_num(m['eer_micro'])} | {params.get('trainable', 0):,} / {params.get('total', 0):,} |"
+            f"{_num(m['eer_micro'])} | {params.get('trainable', 0):,} / {params.get('total', 0):,} | {_train_time(r)} |"
         )
     lines.append("")
     lines.append("Brackets: 95% percentile-bootstrap interval over the test clips (1,000 resamples); results.json also "
-                 "holds the interval over speakers.")  # fmt: skip
+                 "holds the interval over speakers. Train time: wall-clock seconds of training (for cached "
+                 "classifier features, computing them included), on the machine that ran it.")  # fmt: skip
     return "\n".join(lines)
+
+
+def _train_time(r: dict) -> str:
+    seconds = r.get("train_runtime_s")  # for cached classifier features, computing them is part of it
+    return f"{seconds:.0f}" if isinstance(seconds, (int, float)) else "n/a"
 
 
 def _group_key(r: dict) -> tuple:

@@ -190,17 +190,20 @@ class SERTrainingArguments(TrainingArguments):
         super().__post_init__()
 
 
-def _all_fields() -> dict[str, type]:
+def _all_fields(classes) -> dict[str, type]:
     out = {}
-    for cls in (ModelArguments, DataArguments, SERTrainingArguments):
+    for cls in classes:
         for f in dataclasses.fields(cls):
             if f.init:
                 out[f.name] = cls
     return out
 
 
-def parse_recipe_args(argv: list[str] | None = None):
-    """(ModelArguments, DataArguments, SERTrainingArguments, config_dict) from ``--config`` YAML + flags."""
+def parse_yaml_and_flags(classes: tuple, argv: list[str] | None, script: str):
+    """(one instance per class in ``classes``, config_dict) from ``--config`` YAML + flags (flags win).
+
+    Unknown YAML keys and unknown flags are ConfigErrors naming them; ``script`` is named in the hint.
+    """
     import yaml
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -218,26 +221,33 @@ def parse_recipe_args(argv: list[str] | None = None):
             raise ConfigError(f"--config {path}: not valid YAML ({err})") from err
         if not isinstance(defaults, dict):
             raise ConfigError(f"--config {path}: expected a mapping of argument names to values")
-        fields = _all_fields()
-        unknown = sorted(set(defaults) - set(fields))
+        unknown = sorted(set(defaults) - set(_all_fields(classes)))
         if unknown:
-            raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)} (see `recipes/train.py --help`)")
-    parser = HfArgumentParser((ModelArguments, DataArguments, SERTrainingArguments))
+            raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)} (see `{script} --help`)")
+    parser = HfArgumentParser(classes)
     parser.add_argument("--config", help="YAML file whose keys are any of the flags below; flags override it")
     parser.set_defaults(**defaults)
     # argparse's own errors (unknown flag, bad choice) exit 2 with the flag named, as a CLI should.
     try:
-        model_args, data_args, training_args, _ = parser.parse_args_into_dataclasses(
+        *parsed, _ = parser.parse_args_into_dataclasses(
             args=rest + (["--config", known.config] if known.config else [])
         )
     except ValueError as err:  # unknown flags, and TrainingArguments' own validation (e.g. incompatible strategies)
         msg = str(err).strip()
         if "not used by the HfArgumentParser" in msg:
             unknown = [a for a in rest if a.startswith("--") and a in msg]
-            msg = f"unknown flag(s) {' '.join(unknown) or msg} (see `recipes/train.py --help`)"
+            msg = f"unknown flag(s) {' '.join(unknown) or msg} (see `{script} --help`)"
         raise ConfigError(msg) from err
+    return (*parsed, {**defaults, "_argv": argv})
+
+
+def parse_recipe_args(argv: list[str] | None = None):
+    """(ModelArguments, DataArguments, SERTrainingArguments, config_dict) from ``--config`` YAML + flags."""
+    model_args, data_args, training_args, config = parse_yaml_and_flags(
+        (ModelArguments, DataArguments, SERTrainingArguments), argv, "recipes/train.py"
+    )
     validate_args(model_args, data_args, training_args)
-    return model_args, data_args, training_args, {**defaults, "_argv": argv}
+    return model_args, data_args, training_args, config
 
 
 def _finite(x) -> bool:

@@ -20,7 +20,16 @@ from tqdm.auto import tqdm
 from hf_ser.corpora.crema_d import CREMA_D_FEMALE_ACTORS, SENTENCES
 from hf_ser.labels import CREMA_D_EMOTIONS, EMOTIONS, RAVDESS_EMOTIONS, SAVEE_EMOTIONS
 
-__all__ = ["DEFAULT_VOICES", "EMOTION_PROSODY", "DemoConfig", "synthesize_demo_corpora"]
+__all__ = [
+    "DEFAULT_VOICES",
+    "EMOTION_PROSODY",
+    "FEMALE_VARIANTS",
+    "MALE_VARIANTS",
+    "DemoConfig",
+    "apply_voice_quality",
+    "espeak",
+    "synthesize_demo_corpora",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +64,8 @@ DEFAULT_VOICES = (
     "en-029",
     "en-us-nyc",
 )
-_MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
-_FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
+MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
+FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 ESPEAK_RATE = 22_050
 MARKER = ".hf-ser-demo-corpora"  # --overwrite replaces only a folder holding it
 TESS_WORDS = (
@@ -116,7 +125,7 @@ class _VoicePool:
     def __init__(self, voices: tuple[str, ...], rng: np.random.Generator):
         self._pools = {
             g: [f"{v}+{var}" for v in voices for var in variants]
-            for g, variants in (("male", _MALE_VARIANTS), ("female", _FEMALE_VARIANTS))
+            for g, variants in (("male", MALE_VARIANTS), ("female", FEMALE_VARIANTS))
         }
         for g in self._pools:
             self._pools[g] = [str(x) for x in rng.permutation(self._pools[g])]
@@ -144,44 +153,64 @@ def _ssml(job: _Job, rng: np.random.Generator, jitter: dict[str, float]) -> tupl
     return ssml, int(p["gap"] * k)
 
 
+_QUALITY_LIMITS = {"tilt": (-0.95, 0.95), "tremolo": (0.0, 0.9), "breath": (0.0, 0.6)}
+
+
 def _voice_quality(audio: np.ndarray, sr: int, job: _Job, rng: np.random.Generator, jitter: dict[str, float]):
     """Spectral tilt, tremolo and breath noise of the emotion (scaled by the utterance's strength, jittered)."""
+    p, k = EMOTION_PROSODY[job.emotion], job.strength
+
+    def draw(name: str) -> float:
+        if name == "volume_db":
+            return _volume_db(job, rng, jitter)
+        return float(np.clip(p[name] * k + rng.normal(0, jitter[name]), *_QUALITY_LIMITS[name]))
+
+    return apply_voice_quality(audio, sr, draw, rng)
+
+
+def apply_voice_quality(audio: np.ndarray, sr: int, draw, rng: np.random.Generator) -> np.ndarray:
+    """Spectral tilt (> 0 brighter, < 0 softer), a 6-8 Hz amplitude tremolo, breath noise relative to the speech
+    RMS, then peak-normalise to ``volume_db`` below 0.9 full scale. ``draw(name)`` gives each of tilt, tremolo,
+    breath and volume_db when it is needed (so a caller's random draws keep their order)."""
     from scipy.signal import lfilter
 
-    p, k = EMOTION_PROSODY[job.emotion], job.strength
-    tilt = float(np.clip(p["tilt"] * k + rng.normal(0, jitter["tilt"]), -0.95, 0.95))
+    tilt = draw("tilt")
     if tilt > 0:
         audio = lfilter([1.0, -0.97 * tilt], [1.0], audio)
     elif tilt < 0:
         b = -0.9 * tilt
         audio = lfilter([1.0 - b], [1.0, -b], audio)
-    depth = float(np.clip(p["tremolo"] * k + rng.normal(0, jitter["tremolo"]), 0.0, 0.9))
+    depth = draw("tremolo")
     if depth > 0:
         t = np.arange(len(audio)) / sr
         audio = audio * (1 - depth / 2 + depth / 2 * np.sin(2 * np.pi * rng.uniform(6, 8) * t))
-    breath = float(np.clip(p["breath"] * k + rng.normal(0, jitter["breath"]), 0.0, 0.6))
+    breath = draw("breath")
     rms = float(np.sqrt(np.mean(audio**2)) or 1e-4)
     if breath > 0:
         audio = audio + breath * rms * lfilter([1.0], [1.0, -0.6], rng.normal(size=len(audio)))
-    return (audio / max(1e-6, np.abs(audio).max()) * 0.9 * 10 ** (_volume_db(job, rng, jitter) / 20)).astype(
-        np.float32
-    )
+    return (audio / max(1e-6, np.abs(audio).max()) * 0.9 * 10 ** (draw("volume_db") / 20)).astype(np.float32)
 
 
 def _volume_db(job: _Job, rng: np.random.Generator, jitter: dict[str, float]) -> float:
     return -6.0 + EMOTION_PROSODY[job.emotion]["volume"] * job.strength + rng.normal(0, jitter["volume"])
 
 
-def _render(job: _Job, jitter: dict[str, float]) -> None:
-    rng = np.random.default_rng(job.seed)
-    ssml, gap = _ssml(job, rng, jitter)
+def espeak(ssml: str, voice: str, gap: int = 0) -> tuple[np.ndarray, int]:
+    """(audio, rate) that espeak-ng speaks for SSML ``ssml`` in ``voice`` (voice+variant), ``gap`` x 10 ms between
+    words."""
     proc = subprocess.run(
-        ["espeak-ng", "-m", "-v", job.voice, "-g", str(gap), "--stdout"],
+        ["espeak-ng", "-m", "-v", voice, "-g", str(gap), "--stdout"],
         input=ssml.encode(),
         capture_output=True,
         check=True,
     )
-    audio, sr = sf.read(io.BytesIO(proc.stdout), dtype="float32")
+    return sf.read(io.BytesIO(proc.stdout), dtype="float32")
+
+
+def _render(job: _Job, jitter: dict[str, float]) -> None:
+    rng = np.random.default_rng(job.seed)
+    ssml, gap = _ssml(job, rng, jitter)
+    audio, sr = espeak(ssml, job.voice, gap)
     if job.sampling_rate != sr:
         audio = soxr.resample(audio, sr, job.sampling_rate)
     audio = _voice_quality(audio, job.sampling_rate, job, rng, jitter)
