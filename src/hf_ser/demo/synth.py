@@ -28,6 +28,7 @@ __all__ = [
     "DemoConfig",
     "apply_voice_quality",
     "espeak",
+    "prepare_marked_folder",
     "synthesize_demo_corpora",
 ]
 
@@ -296,6 +297,26 @@ def _savee_jobs(root: Path, cfg: DemoConfig, voices: _VoicePool, rng) -> list[_J
     return jobs
 
 
+def prepare_marked_folder(folder: str, marker: str, overwrite: bool, what: str, script: str) -> Path:
+    """An empty ``folder`` holding ``marker``. A non-empty one is replaced only with ``overwrite`` and only when
+    it holds ``marker`` (a synthesiser never deletes a folder it did not write)."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder")
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"--out {out} is not empty; pass --overwrite")
+        if not (out / marker).is_file():
+            raise FileExistsError(
+                f"--out {out} holds files this script did not write (no {marker}); --overwrite only replaces "
+                f"{what} it synthesised"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / marker).write_text(f"{what.capitalize()} synthesised by hf-ser ({script}).\n")
+    return out
+
+
 def synthesize_demo_corpora(cfg: DemoConfig) -> dict[str, int]:
     """Write ``cfg.out/{ravdess,crema_d,tess,savee}``; returns files written per corpus."""
     if shutil.which("espeak-ng") is None:
@@ -306,20 +327,8 @@ def synthesize_demo_corpora(cfg: DemoConfig) -> dict[str, int]:
         raise ValueError(f"--ravdess-actors must be in 1-24 (RAVDESS's actors), got {cfg.ravdess_actors}")
     if not 1 <= cfg.crema_d_actors <= 91:
         raise ValueError(f"--crema-d-actors must be in 1-91 (CREMA-D's actors), got {cfg.crema_d_actors}")
-    out = Path(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} is a file, not a folder")
-    if out.exists() and any(out.iterdir()):
-        if not cfg.overwrite:
-            raise FileExistsError(f"{out} is not empty; pass --overwrite")
-        if not (out / MARKER).is_file():
-            raise FileExistsError(
-                f"--out {out} holds files this script did not write (no {MARKER}); --overwrite only replaces demo "
-                "corpora it synthesised"
-            )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("Demo corpora synthesised by hf-ser (dataset_scripts/synthesize_demo_corpora.py).\n")
+    out = prepare_marked_folder(cfg.out, MARKER, cfg.overwrite, "demo corpora",
+                                "dataset_scripts/synthesize_demo_corpora.py")  # fmt: skip
     rng = np.random.default_rng(cfg.seed)
     voices = _VoicePool(tuple(cfg.voices), rng)
     jobs = {

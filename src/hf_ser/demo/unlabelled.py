@@ -26,7 +26,14 @@ import soundfile as sf
 import soxr
 from tqdm.auto import tqdm
 
-from hf_ser.demo.synth import DEFAULT_VOICES, FEMALE_VARIANTS, MALE_VARIANTS, apply_voice_quality, espeak
+from hf_ser.demo.synth import (
+    DEFAULT_VOICES,
+    FEMALE_VARIANTS,
+    MALE_VARIANTS,
+    apply_voice_quality,
+    espeak,
+    prepare_marked_folder,
+)
 
 __all__ = [
     "PRETRAIN_VARIANTS",
@@ -147,20 +154,8 @@ def synthesize_unlabelled_speech(cfg: UnlabelledConfig) -> dict:
     if cfg.num_clips < 1:
         raise ValueError(f"--num-clips must be >= 1, got {cfg.num_clips}")
     check_disjoint_voices(tuple(cfg.variants))
-    out = Path(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} is a file, not a folder")
-    if out.exists() and any(out.iterdir()):
-        if not cfg.overwrite:
-            raise FileExistsError(f"--out {out} is not empty; pass --overwrite")
-        if not (out / MARKER).is_file():
-            raise FileExistsError(
-                f"--out {out} holds files this script did not write (no {MARKER}); --overwrite only replaces "
-                "unlabelled speech it synthesised"
-            )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("Unlabelled speech synthesised by hf-ser (dataset_scripts/synthesize_unlabelled.py).\n")
+    out = prepare_marked_folder(cfg.out, MARKER, cfg.overwrite, "unlabelled speech",
+                                "dataset_scripts/synthesize_unlabelled.py")  # fmt: skip
     rng = np.random.default_rng(cfg.seed)
     voices = [f"{a}+{v}" for a in cfg.accents for v in cfg.variants]
     jobs = []
