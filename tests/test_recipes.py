@@ -30,7 +30,10 @@ def _run(dataset, out, *extra) -> int:
 # ------------------------------------------------------------------------------------------------------------------
 # Configs
 # ------------------------------------------------------------------------------------------------------------------
-RECIPE_YAMLS = sorted(p for p in (REPO / "recipes").rglob("*.yaml") if "accelerate_configs" not in p.parts)
+RECIPE_YAMLS = sorted(
+    p for p in (REPO / "recipes").rglob("*.yaml") if not {"accelerate_configs", "pretrain"} & set(p.parts)
+)
+PRETRAIN_YAMLS = sorted((REPO / "recipes" / "pretrain").glob("*.yaml"))
 ACCELERATE_YAMLS = sorted((REPO / "recipes" / "accelerate_configs").glob("*.yaml"))
 
 
@@ -50,6 +53,17 @@ def test_every_recipe_yaml_parses_through_the_real_parser(path):
     if path.stem.endswith("-fast"):  # same protocol, faster path; its comment names the learning-rate rule
         assert "square-root rule" in path.read_text() or model_args.peft == "classifier"
         assert "UNVERIFIED" in path.read_text() and data_args.protocol == "random"
+
+
+@pytest.mark.parametrize("path", PRETRAIN_YAMLS, ids=lambda p: p.name)
+def test_every_pretraining_yaml_parses_through_the_pretraining_parser(path):
+    from hf_ser.configs import parse_yaml_and_flags
+    from hf_ser.pretrain_run import PretrainArguments, PretrainTrainingArguments
+
+    args, targs, _ = parse_yaml_and_flags((PretrainArguments, PretrainTrainingArguments), ["--config", str(path)], "x")
+    raw = yaml.safe_load(path.read_text())
+    assert args.audio_dir == raw["audio_dir"] and targs.output_dir == raw["output_dir"]
+    assert targs.num_train_epochs == raw["num_train_epochs"] and targs.seed == raw["seed"]
 
 
 @pytest.mark.parametrize("path", ACCELERATE_YAMLS, ids=lambda p: p.name)
