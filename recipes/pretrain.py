@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RunDirError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if not report:  # not the main process
+        return 0
     v = report["validation_masked_prediction"]
     print(
         f"\nPretrained {report['params']:,} parameters on {report['corpus']['clips']} clips "

@@ -166,9 +166,11 @@ def pretrain(args: PretrainArguments, targs: PretrainTrainingArguments, *, comma
     if resume and codebook_path.is_file():
         codebook = Codebook.load(codebook_path)  # the targets the checkpoint was trained on
     else:
+        # every process fits the same codebook (same frames, same seed); the main one writes it
         codebook = fit_codebook(feats, args.num_clusters, max_frames=args.kmeans_max_frames, seed=targs.seed)
-        out.mkdir(parents=True, exist_ok=True)
-        codebook.save(codebook_path)
+        if targs.process_index == 0:
+            out.mkdir(parents=True, exist_ok=True)
+            codebook.save(codebook_path)
     targets = [codebook.assign(f) for f in feats]
     usage = np.bincount(np.concatenate(targets).astype(np.int64), minlength=args.num_clusters)
 
@@ -193,6 +195,8 @@ def pretrain(args: PretrainArguments, targs: PretrainTrainingArguments, *, comma
     t0 = time.perf_counter()
     train_out = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - t0
+    if not trainer.is_world_process_zero():
+        return {}
     model = trainer.accelerator.unwrap_model(trainer.model).to("cpu")
     after = masked_prediction_scores(model, val_set, collator, batch_size=targs.per_device_eval_batch_size)
     logger.info("masked prediction after pretraining: loss %.3f, accuracy %.3f", after["loss"], after["accuracy"])
