@@ -156,20 +156,17 @@ class MaskedPredictionCollator:
     """Batch {"audio": float32 16 kHz, "targets": int16 per frame} clips for ``HubertForMaskedPrediction``.
 
     Clips longer than ``max_frames`` frames are cropped at a random frame boundary (audio and targets together);
-    the batch is normalised and padded by the feature extractor; mask spans follow HuBERT. With ``fixed_seed`` the
-    crops and masks are the same every call (for a validation loss that can be compared between steps).
+    the batch is normalised and padded by the feature extractor; mask spans follow HuBERT. Examples carrying a
+    ``mask_seed`` get the same crops and masks every call (for a validation loss comparable between steps).
     """
 
     def __init__(self, feature_extractor, config: HubertConfig, *, max_frames: int = 149, mask_prob: float = 0.8,
-                 mask_length: int = 10, fixed_seed: int | None = None):  # fmt: skip
+                 mask_length: int = 10):  # fmt: skip
         self.fe, self.config = feature_extractor, config
         self.max_frames, self.mask_prob, self.mask_length = max_frames, mask_prob, mask_length
-        self.fixed_seed = fixed_seed
 
     def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        saved, seed = None, self.fixed_seed
-        if seed is None:
-            seed = examples[0].get("mask_seed")  # a validation set asks for fixed crops and masks
+        saved, seed = None, examples[0].get("mask_seed")  # a validation set asks for fixed crops and masks
         if seed is not None:
             saved = np.random.get_state()
             np.random.seed(seed)

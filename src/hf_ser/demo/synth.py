@@ -30,6 +30,7 @@ __all__ = [
     "espeak",
     "prepare_marked_folder",
     "synthesize_demo_corpora",
+    "write_take",
 ]
 
 logger = logging.getLogger(__name__)
@@ -215,12 +216,18 @@ def _render(job: _Job, jitter: dict[str, float]) -> None:
     if job.sampling_rate != sr:
         audio = soxr.resample(audio, sr, job.sampling_rate)
     audio = _voice_quality(audio, job.sampling_rate, job, rng, jitter)
-    # A little room noise and lead-in silence, as in real recordings.
-    lead = np.zeros(int(rng.uniform(0.05, 0.3) * job.sampling_rate), dtype=np.float32)
+    write_take(job.path, audio, job.sampling_rate, rng, max_lead=0.3)
+
+
+def write_take(path: Path, audio: np.ndarray, sr: int, rng: np.random.Generator, *, max_lead: float) -> float:
+    """Add lead-in silence (0.05 s to ``max_lead``, half of it after) and a little room noise, as in real
+    recordings, then write 16-bit PCM; returns the seconds written."""
+    lead = np.zeros(int(rng.uniform(0.05, max_lead) * sr), dtype=np.float32)
     audio = np.concatenate([lead, audio, lead[: len(lead) // 2]])
     audio = audio + rng.normal(0, 10 ** (-55 / 20), size=audio.shape).astype(np.float32)
-    job.path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(job.path, np.clip(audio, -1, 1), job.sampling_rate, subtype="PCM_16")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.clip(audio, -1, 1), sr, subtype="PCM_16")
+    return len(audio) / sr
 
 
 def _ravdess_jobs(root: Path, cfg: DemoConfig, voices: _VoicePool, rng) -> list[_Job]:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import soxr
 from tqdm.auto import tqdm
 
@@ -33,6 +32,7 @@ from hf_ser.demo.synth import (
     apply_voice_quality,
     espeak,
     prepare_marked_folder,
+    write_take,
 )
 
 __all__ = [
@@ -139,12 +139,7 @@ def _render(path: Path, text: str, voice: str, seed: int) -> float:
             logger.info("espeak-ng crashed on %s with %s; drawing other prosody", voice, ssml)
     audio = soxr.resample(audio, sr, SAMPLING_RATE) if sr != SAMPLING_RATE else audio
     audio = apply_voice_quality(audio, SAMPLING_RATE, lambda name: float(rng.uniform(*RANGES[name])), rng)
-    lead = np.zeros(int(rng.uniform(0.05, 0.25) * SAMPLING_RATE), dtype=np.float32)
-    audio = np.concatenate([lead, audio, lead[: len(lead) // 2]])
-    audio = audio + rng.normal(0, 10 ** (-55 / 20), size=audio.shape).astype(np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, np.clip(audio, -1, 1), SAMPLING_RATE, subtype="PCM_16")
-    return len(audio) / SAMPLING_RATE
+    return write_take(path, audio, SAMPLING_RATE, rng, max_lead=0.25)
 
 
 def synthesize_unlabelled_speech(cfg: UnlabelledConfig) -> dict:
