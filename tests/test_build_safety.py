@@ -99,7 +99,10 @@ def test_sigterm_during_a_build_cleans_up_like_ctrl_c(tmp_path):
     corpus = tmp_path / "savee"
     for spk in ("DC", "JE", "JK", "KL"):
         for i in range(1, 41):
-            write_wav(corpus / "AudioData" / spk / f"n{i:02d}.wav", sr=44_100, seconds=6.0, seed=i * 7 + len(spk))
+            # distinct audio per speaker (a seed of len(spk) made the four speakers byte-identical, so the build
+            # could only fail; the test passed while the signal happened to land before that failure)
+            write_wav(corpus / "AudioData" / spk / f"n{i:02d}.wav", sr=44_100, seconds=6.0,
+                      seed=i * 7 + sum(map(ord, spk)))  # fmt: skip
     out = tmp_path / "ds"
     env = {**os.environ, "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(
@@ -110,7 +113,7 @@ def test_sigterm_during_a_build_cleans_up_like_ctrl_c(tmp_path):
     while not list(tmp_path.glob(".ds.partial-*")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the build ended before it could be interrupted"
-    time.sleep(1.0)  # let the decoding workers start
+    time.sleep(0.5)  # let the decoding workers start (the whole build takes about 2 s after this point)
     proc.send_signal(signal.SIGTERM)
     try:
         _, err = proc.communicate(timeout=120)

@@ -290,6 +290,11 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
     """Build the dataset folder ``cfg.output_dir`` (Parquet per protocol/split + README.md card + skipped.csv)."""
     import time
 
+    # datasets imports torch and torchcodec lazily, when it first encodes audio. Import them before a partial build
+    # exists: Ctrl-C/SIGTERM raised inside a C extension's first import can abort the interpreter (SIGABRT, seen in
+    # test_sigterm_during_a_build_cleans_up_like_ctrl_c) instead of cleaning up.
+    import torch  # noqa: F401
+    import torchcodec.encoders  # noqa: F401
     from datasets import Dataset
 
     from hf_ser.dataset_card import render_dataset_card
