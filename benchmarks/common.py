@@ -47,7 +47,9 @@ def peak_bf16_tflops(name: str) -> float | None:
 
 
 def hubert_config(arch: str):
-    """Real hubert-base / hubert-large shapes (random init costs exactly what trained weights do)."""
+    """Real hubert-base / hubert-large shapes (random init costs exactly what trained weights do). hubert-large is
+    superb/hubert-large-superb-er's config: stable layer norm, LayerDrop 0.1 with the weighted layer sum, SpecAugment
+    (transformers' defaults of 0.1 and 0.05); the smoke run's tiny stand-in keeps those hazards."""
     from transformers import HubertConfig
 
     from hf_ser.labels import ID2LABEL, LABEL2ID
@@ -55,13 +57,14 @@ def hubert_config(arch: str):
 
     common = dict(num_labels=8, id2label=dict(ID2LABEL), label2id=dict(LABEL2ID))
     if SMOKE or arch == "tiny":
-        return tiny_hubert_config(hidden_size=32, num_layers=1)
+        hazards = dict(layerdrop=0.5, use_weighted_layer_sum=True) if arch == "hubert-large" else {}
+        return tiny_hubert_config(hidden_size=32, num_layers=2 if hazards else 1, **hazards)
     if arch == "hubert-base":  # facebook/hubert-base-ls960
         return HubertConfig(**common, classifier_proj_size=256)
     if arch == "hubert-large":  # superb/hubert-large-superb-er / facebook/hubert-large-ll60k
         return HubertConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
                             feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True,
-                            classifier_proj_size=256, **common)  # fmt: skip
+                            classifier_proj_size=256, use_weighted_layer_sum=True, layerdrop=0.1, **common)  # fmt: skip
     raise ValueError(arch)
 
 

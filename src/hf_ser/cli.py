@@ -110,6 +110,8 @@ def predict(args) -> int:
         check_output_path(args.plot, "--plot", folder=len(files) > 1)
     predictor = EmotionPredictor.from_pretrained(args.model, backend=args.backend, device=args.device,
                                                  dtype=args.dtype, batch_seconds=args.batch_seconds)  # fmt: skip
+    if args.window is not None:
+        predictor.check_window(args.window)
     for m in missing:
         print(f"warning: {m}", file=sys.stderr)
     if not files:
@@ -163,6 +165,7 @@ class _Usage(ValueError):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hf_ser.export import ExportError
     from hf_ser.modeling import ModelLoadError
     from hf_ser.reporting import OutputPathError
 
@@ -170,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return predict(args) if args.command == "predict" else export(args)
-    except (ModelLoadError, OutputPathError, _Usage, ValueError) as err:
+    except (ModelLoadError, OutputPathError, ExportError, _Usage, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -69,7 +69,11 @@ class ModelArguments:
         },
     )
     attn_implementation: str = field(
-        default="sdpa", metadata={"help": "Attention kernel: sdpa (PyTorch's fused attention) or eager."}
+        default="auto",
+        metadata={
+            "help": "Attention kernel: auto (PyTorch's fused SDPA where the architecture has it, eager otherwise, e.g. "
+            "WavLM), sdpa (refused for architectures without it) or eager."
+        },
     )
     tiny_hidden_size: int = field(default=96, metadata={"help": "hf-ser/tiny-hubert only: hidden size."})
     tiny_num_layers: int = field(default=3, metadata={"help": "hf-ser/tiny-hubert only: transformer layers."})
@@ -319,8 +323,12 @@ def validate_args(model_args, data_args, training_args) -> None:
         )
     if model_args.feature_views < 1:
         errors.append(f"--feature_views {model_args.feature_views}: must be >= 1")
-    if model_args.attn_implementation not in ("sdpa", "eager"):
-        errors.append(f"--attn_implementation {model_args.attn_implementation}: sdpa or eager")
+    from hf_ser.architectures import ATTN_IMPLEMENTATIONS
+
+    if model_args.attn_implementation not in ATTN_IMPLEMENTATIONS:
+        errors.append(
+            f"--attn_implementation {model_args.attn_implementation}: one of {', '.join(ATTN_IMPLEMENTATIONS)}"
+        )
     if model_args.lora_r < 1:
         errors.append(f"--lora_r {model_args.lora_r}: the LoRA rank must be >= 1")
     if not (_finite(model_args.lora_dropout) and 0 <= model_args.lora_dropout < 1):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hf_ser.architectures import fixed_input_samples
 from hf_ser.inference import (
     LabelMismatchError,
     emotion_columns,
@@ -63,6 +64,11 @@ def predict_split(
     columns = emotion_columns(config)
     equal_length = padding_sensitive(config, feature_extractor)
     lengths = clip_lengths(raw_split)
+    window = fixed_input_samples(feature_extractor)
+    if window and lengths is not None and (cut := sum(n > window for n in lengths)):
+        logger.warning("%d of %d clips are longer than the model's %g s input window: they are scored on their first "
+                       "%g s (the feature extractor cuts the rest)", cut, len(lengths), window / feature_extractor.sampling_rate,
+                       window / feature_extractor.sampling_rate)  # fmt: skip
     if lengths is None:
         batches = [list(range(i, min(i + batch_size, len(raw_split)))) for i in range(0, len(raw_split), batch_size)]
     else:
@@ -172,18 +178,14 @@ def score_checkpoint(
 ) -> dict:
     """Score any saved checkpoint (local folder or Hub id) on one split, in fp32, as the run that made it did;
     writes results.json, confusion_matrix.png and <split>_predictions.csv."""
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
-
-    from hf_ser.modeling import ModelLoadError, load_pretrained
+    from hf_ser.modeling import ModelLoadError, load_classifier
     from hf_ser.reporting import check_output_path, plot_confusion_matrix, versions, write_json
 
     check_output_path(output_dir, "--output_dir", folder=True)
     if batch_size < 1:
         raise DataError(f"--batch_size must be >= 1, got {batch_size}")
     # the model first: it fails faster than a dataset load
-    net, fe = load_pretrained(
-        model, "--model", AutoModelForAudioClassification.from_pretrained, AutoFeatureExtractor.from_pretrained
-    )
+    net, fe = load_classifier(model, "--model")
     try:
         emotion_columns(net.config, what=f"--model {model}")
     except LabelMismatchError as err:

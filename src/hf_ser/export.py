@@ -5,18 +5,24 @@ model is exported with PyTorch's own exporter (``torch.onnx.export(dynamo=True)`
 axes, and quantised with ONNX Runtime's dynamic quantiser, MatMul weights only (int8 MatMul is the fast kernel on
 CPUs with VNNI; quantising the conv encoder too made hubert-base slower in our probe). The output folder holds
 ``model.onnx`` (or ``model.int8.onnx``) beside the checkpoint's ``config.json`` and ``preprocessor_config.json``, so
-``hf-ser predict --backend onnx --model FOLDER`` knows the labels and the feature extraction.
+``hf-ser predict --backend onnx --model FOLDER`` knows the labels and the feature extraction. The model's own main
+input is exported (``input_values`` for the wav2vec2 family; Whisper's fixed-window ``input_features``).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
-__all__ = ["ONNX_FILES", "export_onnx", "onnx_model_file"]
+__all__ = ["ONNX_FILES", "ExportError", "export_onnx", "onnx_model_file"]
 
 logger = logging.getLogger(__name__)
 ONNX_FILES = ("model.int8.onnx", "model.onnx")  # what predict loads, in this order of preference
@@ -30,58 +36,119 @@ def onnx_model_file(folder: str | Path) -> Path:
     raise FileNotFoundError(f"no {' or '.join(ONNX_FILES)} in {folder} (write one with `hf-ser export`)")
 
 
-class _Logits(torch.nn.Module):
-    def __init__(self, model, with_mask: bool):
-        super().__init__()
-        self.model, self.with_mask = model, with_mask
+class ExportError(RuntimeError):
+    """An export that cannot be done or failed; the message says why, and no output folder was left behind."""
 
-    def forward(self, input_values, attention_mask=None):
-        if self.with_mask:
-            return self.model(input_values=input_values, attention_mask=attention_mask).logits
-        return self.model(input_values=input_values).logits
+
+class _Logits(torch.nn.Module):
+    """The model's logits from its main input (and attention mask), positionally, for the exporter."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, main_input, attention_mask=None):
+        inputs = {self.model.main_input_name: main_input}
+        if attention_mask is not None:
+            inputs["attention_mask"] = attention_mask
+        return self.model(**inputs).logits
+
+
+def _example_inputs(model, fe) -> tuple[dict, dict]:
+    """(example tensors, dynamic shapes) for the model's main input (+ attention mask): batch and samples dynamic for
+    raw-waveform models; for a fixed-window extractor (Whisper: mel frames of 30 s) only the batch is dynamic."""
+    from hf_ser.architectures import feature_inputs, fixed_input_samples
+
+    rate = int(fe.sampling_rate)
+    rng = np.random.default_rng(0)
+    example = feature_inputs(fe, [rng.normal(size=rate).astype(np.float32) * 0.1 for _ in range(2)])
+    main = model.main_input_name
+    tensors = {main: example[main]}
+    if "attention_mask" in example and "attention_mask" in inspect.signature(model.forward).parameters:
+        tensors["attention_mask"] = example["attention_mask"].long()
+    batch = torch.export.Dim("batch")
+    if fixed_input_samples(fe):
+        return tensors, {name: {0: batch} for name in tensors}
+    samples = torch.export.Dim("samples", min=800, max=rate * 3600)
+    return tensors, {name: {0: batch, 1: samples} for name in tensors}
+
+
+def _check_target(out: Path) -> None:
+    """An existing --output must be an earlier hf-ser export (replaced whole) or empty: never another model's folder."""
+    if not out.is_dir():
+        return
+    contents = sorted(p.name for p in out.iterdir())
+    if contents and not (out / "export.json").is_file():
+        raise ExportError(
+            f"--output {out}: the folder holds files that are not an hf-ser export ({', '.join(contents[:4])}"
+            f"{', ...' if len(contents) > 4 else ''}); choose a new or empty folder"
+        )
 
 
 def export_onnx(
     model_path: str, output_dir: str | Path, *, quantize: str | None = None, opset: int | None = None
 ) -> Path:
     """Write ``output_dir`` with the ONNX model (fp32, or int8 with ``quantize="int8"``) and the checkpoint's config and
-    feature extractor; returns the ONNX file. Raises ModelLoadError for a model that cannot be loaded."""
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+    feature extractor; returns the ONNX file.
 
-    from hf_ser.modeling import load_pretrained
+    The folder is written under a temporary name beside it and renamed into place only when complete, so a failed or
+    interrupted export leaves nothing behind, and an earlier export there stays until the new one is whole. Raises
+    ModelLoadError for a model that cannot be loaded and ExportError for a folder it must not write into or an
+    export that fails."""
+    from hf_ser.modeling import load_classifier
 
     if quantize not in (None, "int8"):
         raise ValueError(f"--quantize {quantize}: only int8 is supported")
-    model, fe = load_pretrained(model_path, "--model", AutoModelForAudioClassification.from_pretrained,
-                                AutoFeatureExtractor.from_pretrained)  # fmt: skip
+    out = Path(output_dir).expanduser()
+    _check_target(out)
+    model, fe = load_classifier(model_path, "--model")
     model = model.float().eval()
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with_mask = bool(getattr(fe, "return_attention_mask", False))
-    rate = int(fe.sampling_rate)
-    x = torch.randn(2, rate) * 0.1
-    args = (x, torch.ones(2, rate, dtype=torch.long)) if with_mask else (x,)
-    batch, samples = torch.export.Dim("batch"), torch.export.Dim("samples", min=800, max=rate * 3600)
-    shapes = {"input_values": {0: batch, 1: samples}}
-    if with_mask:
-        shapes["attention_mask"] = {0: batch, 1: samples}
-    fp32 = out / "model.onnx"
-    with torch.no_grad():
-        program = torch.onnx.export(_Logits(model, with_mask).eval(), args, dynamo=True, dynamic_shapes=shapes,
-                                    input_names=list(shapes), output_names=["logits"], opset_version=opset)  # fmt: skip
-    program.save(str(fp32))
-    model.config.save_pretrained(out)
-    fe.save_pretrained(out)
-    target = fp32
-    if quantize == "int8":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+    tensors, shapes = _example_inputs(model, fe)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        fp32 = stage / "model.onnx"
+        try:
+            with torch.no_grad():
+                program = torch.onnx.export(_Logits(model).eval(), tuple(tensors.values()), dynamo=True,
+                                            dynamic_shapes=tuple(shapes.values()), input_names=list(tensors),
+                                            output_names=["logits"], opset_version=opset)  # fmt: skip
+            program.save(str(fp32))
+        except Exception as err:  # noqa: BLE001 - the exporter raises many types; the user needs one line
+            reason = (str(err).strip().splitlines() or [""])[0][:300]
+            raise ExportError(
+                f"ONNX export of {model_path} ({type(model).__name__}) failed: {type(err).__name__}: {reason}"
+            ) from err
+        model.config.save_pretrained(stage)
+        fe.save_pretrained(stage)
+        target = fp32
+        if quantize == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        target = out / "model.int8.onnx"
-        quantize_dynamic(str(fp32), str(target), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
-    (out / "export.json").write_text(json.dumps({"source": str(model_path), "onnx": target.name, "quantize": quantize,
-                                                 "inputs": list(shapes)}, indent=2) + "\n")  # fmt: skip
-    for stale in ONNX_FILES:
-        if (out / stale).is_file() and out / stale not in (target, fp32):
-            (out / stale).unlink()
-    logger.info("wrote %s (%.1f MiB)", target, target.stat().st_size / 2**20)
-    return target
+            target = stage / "model.int8.onnx"
+            quantize_dynamic(str(fp32), str(target), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+        (stage / "export.json").write_text(json.dumps({"source": str(model_path), "onnx": target.name,
+                                                       "quantize": quantize, "inputs": list(tensors)}, indent=2) + "\n")  # fmt: skip
+        _swap_into_place(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    final = out / target.name
+    logger.info("wrote %s (%.1f MiB)", final, final.stat().st_size / 2**20)
+    return final
+
+
+def _swap_into_place(stage: Path, out: Path) -> None:
+    """Rename the finished ``stage`` to ``out``; an earlier export at ``out`` is moved aside first and removed after."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    try:
+        os.replace(stage, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

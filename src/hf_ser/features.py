@@ -1,8 +1,8 @@
 """Frozen-backbone features for classifier-only training: one backbone pass per clip, cached on disk.
 
-A transformers audio classifier (HuBERT, wav2vec2, WavLM ``ForSequenceClassification``) computes
-``classifier(mean_t(projector(h_t)))`` with ``h`` the last hidden state (or a softmax-weighted sum of every layer's
-when ``use_weighted_layer_sum``). The projector is linear, so that equals ``classifier(projector(mean_t(h_t)))``: the
+A transformers audio classifier (HuBERT, wav2vec2, WavLM ``ForSequenceClassification``; Whisper's
+``ForAudioClassification``) computes ``classifier(mean_t(projector(h_t)))`` with ``h`` the last hidden state (or a
+softmax-weighted sum of every layer's when ``use_weighted_layer_sum``). The projector is linear, so that equals ``classifier(projector(mean_t(h_t)))``: the
 time-pooled hidden states are all the head ever needs, and with the backbone frozen they never change. They are
 computed once (eval mode, no dropout or SpecAugment, bf16 on a GPU), pooled over the clip's real frames, and stored
 under a key made of the backbone's weights, the split's content and the view spec, so a changed model or dataset is
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hf_ser.architectures import backbone, pools_over_attention_mask
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig, build_augmentation, random_crop
 from hf_ser.inference import length_sorted_batches, model_inputs, padding_sensitive
 from hf_ser.transforms import clip_lengths, clip_samples
@@ -53,7 +54,7 @@ class FeatureSpec:
 
 def model_fingerprint(model) -> str:
     """SHA-256 of the backbone's config and every weight and buffer (name, shape, dtype, bytes)."""
-    base = getattr(model, model.base_model_prefix)
+    base = backbone(model)
     h = hashlib.sha256(json.dumps(model.config.to_diff_dict(), sort_keys=True, default=str).encode())
     for name, t in sorted(base.state_dict().items()):
         t = t.detach().contiguous().cpu()
@@ -67,8 +68,11 @@ def pooled_hidden_states(
     model, feature_extractor, arrays, *, all_layers: bool, device, autocast_dtype=None
 ) -> np.ndarray:
     """(N, H) time-pooled last hidden states, or (N, L+1, H) for every layer, exactly as the model's head pools them
-    (over the real frames of each clip); padding-sensitive models see no padding."""
-    base = getattr(model, model.base_model_prefix)
+    (over the real frames of each clip; Whisper over every frame of its window); padding-sensitive models see no
+    padding."""
+    base = backbone(model)
+    main = model.main_input_name
+    masked_pooling = pools_over_attention_mask(model)
     equal_length = padding_sensitive(model.config, feature_extractor)
     out = None
     model.eval()
@@ -76,11 +80,10 @@ def pooled_hidden_states(
         inputs = {k: v.to(device) for k, v in inputs.items()}
         ctx = torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype is not None else nullcontext()
         with ctx:
-            outputs = base(inputs["input_values"], attention_mask=inputs.get("attention_mask"),
-                           output_hidden_states=all_layers)  # fmt: skip
+            outputs = base(inputs[main], attention_mask=inputs.get("attention_mask"), output_hidden_states=all_layers)
         hidden = torch.stack(outputs.hidden_states, dim=1) if all_layers else outputs.last_hidden_state.unsqueeze(1)
         hidden = hidden.float()  # (B, L, T, H)
-        mask = inputs.get("attention_mask")
+        mask = inputs.get("attention_mask") if masked_pooling else None
         if mask is None:
             pooled = hidden.mean(dim=2)
         else:

@@ -8,7 +8,8 @@ Why batching can change a clip's score: a feature encoder with group norm (``fea
 wav2vec2-base, the demo's tiny HuBERT) normalises each conv channel over the whole padded time axis, and a model whose
 feature extractor returns no attention mask attends to the padding. For such *padding-sensitive* models hf-ser only
 batches clips of exactly the same length (no padding at all); other models (layer-norm encoders with an attention
-mask, such as hubert-large) are batched with padding, which changes nothing but float rounding.
+mask, such as hubert-large) are batched with padding, which changes nothing but float rounding. Whisper's feature
+extractor pads every clip to its own 30 s window whatever the batch, so its clips batch freely.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
+from hf_ser.architectures import feature_inputs, fixed_input_samples
 from hf_ser.labels import EMOTIONS
 
 __all__ = [
@@ -40,7 +42,10 @@ class LabelMismatchError(ValueError):
 
 
 def padding_sensitive(config, feature_extractor) -> bool:
-    """True when padding a clip in a batch would change its logits (group-norm encoder, or no attention mask)."""
+    """True when padding a clip in a batch would change its logits (group-norm encoder, or no attention mask); never
+    for a fixed-window extractor (Whisper), which pads each clip the same way alone or in a batch."""
+    if fixed_input_samples(feature_extractor):
+        return False
     group_norm = getattr(config, "feat_extract_norm", "layer") == "group"
     no_mask = not getattr(feature_extractor, "return_attention_mask", False)
     return group_norm or no_mask
@@ -101,7 +106,8 @@ def model_inputs(feature_extractor, arrays: Sequence[np.ndarray], *, equal_lengt
     """Yield (indices, feature-extractor outputs as tensors) for ``arrays``, never padding when ``equal_length``.
 
     The one place arrays become model inputs (torch forward, pooled features, ONNX Runtime): a single clip goes
-    through the feature extractor exactly as pipeline() sends it (no padding argument)."""
+    through the feature extractor exactly as pipeline() sends it (no padding argument); padding follows the
+    extractor's own rules (:func:`hf_ser.architectures.feature_inputs`)."""
     if equal_length:
         by_len: dict[int, list[int]] = defaultdict(list)
         for i, a in enumerate(arrays):
@@ -110,10 +116,7 @@ def model_inputs(feature_extractor, arrays: Sequence[np.ndarray], *, equal_lengt
     else:
         groups = [list(range(len(arrays)))] if len(arrays) else []
     for group in groups:
-        clips = [np.asarray(arrays[i], dtype=np.float32) for i in group]
-        kwargs = {"padding": "longest"} if len(clips) > 1 else {}
-        yield group, feature_extractor(clips if len(clips) > 1 else clips[0],
-                                       sampling_rate=feature_extractor.sampling_rate, return_tensors="pt", **kwargs)  # fmt: skip
+        yield group, feature_inputs(feature_extractor, [np.asarray(arrays[i], dtype=np.float32) for i in group])
 
 
 @torch.inference_mode()

@@ -15,17 +15,27 @@ from transformers import (
     Wav2Vec2FeatureExtractor,
 )
 
+from hf_ser.architectures import (
+    audio_classifier_class,
+    freeze_backbone,
+    lora_target_modules,
+    resolve_attn_implementation,
+)
+from hf_ser.architectures import freeze_feature_encoder as freeze_front_end
 from hf_ser.hub import hub_offline, looks_like_hub_id
 from hf_ser.labels import EMOTIONS, ID2LABEL, LABEL2ID
+from hf_ser.layerdrop import record_dropped_layers
+from hf_ser.wavlm_lora import route_attention_through_projections
 
 __all__ = [
-    "LORA_TARGETS",
+    "LORA_METHODS",
     "TINY_HUBERT",
     "ModelLoadError",
     "apply_method",
     "count_parameters",
     "export_model",
     "load_backbone",
+    "load_classifier",
     "load_pretrained",
     "tiny_hubert_config",
 ]
@@ -33,10 +43,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TINY_HUBERT = "hf-ser/tiny-hubert"
-LORA_TARGETS = {
-    "qkv": ["q_proj", "k_proj", "v_proj"],
-    "all-linear": ["q_proj", "k_proj", "v_proj", "out_proj", "intermediate_dense", "output_dense"],
-}
+# the LoRA presets; which modules each adapts depends on the architecture (hf_ser.architectures.lora_target_modules)
+LORA_METHODS = ("qkv", "all-linear")
 HEAD_MODULES = ["projector", "classifier"]
 
 
@@ -111,24 +119,62 @@ def load_pretrained(name_or_path: str, flag: str, *loaders):
         ) from err
 
 
+def load_classifier(name_or_path: str, flag: str = "--model"):
+    """(model, feature_extractor) of a trained audio classifier, for prediction, scoring and export.
+
+    Refused in one line (ModelLoadError), before any audio is read: an architecture with no audio-classification
+    head, a backbone (``HubertModel``), and any checkpoint whose loading report says weights were missing or of
+    another shape, which transformers would fill with random values (a head saved without its weights is served
+    as a random classifier otherwise)."""
+    config, fe = load_pretrained(name_or_path, flag, AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained)
+    archs = getattr(config, "architectures", None) or []
+    headless = archs and not any(a.endswith(("ForSequenceClassification", "ForAudioClassification")) for a in archs)
+    if audio_classifier_class(config) is None or headless:
+        what = archs[0] if archs else type(config).__name__.removesuffix("Config")
+        raise ModelLoadError(
+            f"{flag} {name_or_path}: a {what} checkpoint, not an audio-classification model (no classification "
+            "head); fine-tune one with recipes/train.py"
+        )
+
+    def with_report(path, **kwargs):
+        return AutoModelForAudioClassification.from_pretrained(path, output_loading_info=True, **kwargs)
+
+    ((model, report),) = load_pretrained(name_or_path, flag, with_report)
+    missing = sorted(report.get("missing_keys") or [])
+    mismatched = sorted(str(k[0] if isinstance(k, tuple) else k) for k in report.get("mismatched_keys") or [])
+    if missing or mismatched:
+        names = ", ".join((missing + mismatched)[:4]) + (", ..." if len(missing) + len(mismatched) > 4 else "")
+        raise ModelLoadError(
+            f"{flag} {name_or_path}: the checkpoint's weights do not cover the model its config describes "
+            f"({len(missing)} missing, {len(mismatched)} of another shape: {names}); transformers would fill them "
+            "with random values. Re-save the model, or fine-tune it with recipes/train.py"
+        )
+    return model, fe
+
+
 def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_layers: int = 3, seed: int = 42,
-                  attn_implementation: str | None = None):  # fmt: skip
+                  attn_implementation: str | None = "auto"):  # fmt: skip
     """(model, feature_extractor) with an eight-emotion head and ``id2label`` = EMOTIONS.
 
     A checkpoint whose head has another label set (``superb/hubert-large-superb-er`` has 4) gets a fresh head.
+    ``attn_implementation`` ``auto`` takes SDPA where the architecture has it and eager attention elsewhere (WavLM).
     """
     if name_or_path == TINY_HUBERT:
         torch.manual_seed(seed)
         cfg = tiny_hubert_config(hidden_size=tiny_hidden_size, num_layers=tiny_num_layers)
-        if attn_implementation:
-            cfg._attn_implementation = attn_implementation
+        cfg._attn_implementation = resolve_attn_implementation(HubertForSequenceClassification, attn_implementation)
         return HubertForSequenceClassification(cfg), _tiny_feature_extractor()
     config, feature_extractor = load_pretrained(
         name_or_path, "--model_name_or_path", AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained
     )
+    head_class = audio_classifier_class(config)
+    if head_class is None:
+        raise ModelLoadError(
+            f"--model_name_or_path {name_or_path}: a {type(config).__name__.removesuffix('Config')} checkpoint, and "
+            "transformers has no audio-classification head for that architecture"
+        )
     kwargs = {"local_files_only": True} if not Path(name_or_path).expanduser().is_dir() and hub_offline() else {}
-    if attn_implementation:
-        kwargs["attn_implementation"] = attn_implementation
+    kwargs["attn_implementation"] = resolve_attn_implementation(head_class, attn_implementation)
     old = {int(k): v for k, v in (getattr(config, "id2label", None) or {}).items()}
     if old and sorted(old.values()) == sorted(EMOTIONS):
         pass  # the same eight emotions in another order: _fit_head_to_emotions re-orders the head's rows
@@ -142,6 +188,7 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
     config.num_labels = len(EMOTIONS)
     config.id2label = dict(ID2LABEL)
     config.label2id = dict(LABEL2ID)
+    torch.manual_seed(seed)  # a newly initialised head is the same on every run with this seed
     model = AutoModelForAudioClassification.from_pretrained(
         name_or_path, config=config, ignore_mismatched_sizes=True, **kwargs
     )
@@ -175,40 +222,34 @@ def _fit_head_to_emotions(model, old_labels: list[str], name: str) -> None:
                 head.bias.zero_()
 
 
-def _freeze_backbone(model) -> None:
-    base = getattr(model, model.base_model_prefix)
-    for p in base.parameters():
-        p.requires_grad = False
-    # freeze_base_model() alone leaves the conv encoder marking its input as requiring grad in train mode, so
-    # autograd still records (and back-propagates through) the whole backbone. This stops that.
-    if hasattr(model, "freeze_feature_encoder"):
-        model.freeze_feature_encoder()
-
-
 def apply_method(model, method: str, *, lora_r: int = 8, lora_alpha: int = 16, lora_dropout: float = 0.05,
                  freeze_feature_encoder: bool = False):  # fmt: skip
-    """Return the model to train for ``method`` (a PeftModel for the LoRA methods)."""
+    """Return the model to train for ``method`` (a PeftModel for the LoRA methods).
+
+    Every method trains with LayerDrop made safe for the weighted layer sum (:mod:`hf_ser.layerdrop`)."""
+    if method not in ("none", "classifier", *LORA_METHODS):
+        raise ValueError(f"--peft {method!r}: expected one of none, qkv, classifier, all-linear")
+    record_dropped_layers(model)
     if method == "none":
         if freeze_feature_encoder:
-            model.freeze_feature_encoder()
+            logger.info("froze %s", freeze_front_end(model))
         return model
     if method == "classifier":
-        _freeze_backbone(model)
+        freeze_backbone(model)
         return model
-    if method in LORA_TARGETS:
-        from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, get_peft_model
 
-        # The conv encoder holds no LoRA weights: nothing below the first attention layer needs gradients.
-        model.freeze_feature_encoder()
-        lora = LoraConfig(
-            r=lora_r,
-            lora_alpha=lora_alpha,
-            lora_dropout=lora_dropout,
-            target_modules=LORA_TARGETS[method],
-            modules_to_save=HEAD_MODULES,
-        )
-        return get_peft_model(model, lora)
-    raise ValueError(f"--peft {method!r}: expected one of none, qkv, classifier, all-linear")
+    # The conv front end holds no LoRA weights: nothing below the first attention layer needs gradients.
+    freeze_front_end(model)
+    route_attention_through_projections(model)  # WavLM reads q/k/v/out weights directly: LoRA would train nothing
+    lora = LoraConfig(
+        r=lora_r,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
+        target_modules=lora_target_modules(model, method),
+        modules_to_save=HEAD_MODULES,
+    )
+    return get_peft_model(model, lora)
 
 
 def count_parameters(model) -> dict[str, int]:

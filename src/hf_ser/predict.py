@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hf_ser.architectures import fixed_input_samples, max_input_seconds
 from hf_ser.audio_stream import AUDIO_SUFFIXES, UnreadableAudio, audio_info, read_audio, stream_audio
 from hf_ser.inference import forward_arrays, length_sorted_batches, model_inputs, padding_sensitive
 from hf_ser.windows import is_silent, iter_windows, summarise
@@ -92,12 +93,15 @@ class _OnnxBackend:
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(onnx_model_file(folder)), opts, providers=providers)
-        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.names = [i.name for i in self.session.get_inputs()]  # the model's main input first
 
     def __call__(self, inputs: dict) -> np.ndarray:
-        feed = {k: v.numpy() for k, v in inputs.items() if k in self.inputs}
-        if "attention_mask" in feed:
-            feed["attention_mask"] = feed["attention_mask"].astype(np.int64)
+        main = self.names[0]
+        feed = {main: inputs[main].numpy()}
+        if "attention_mask" in self.names:  # exported with a mask: all ones where the extractor returned none
+            mask = inputs.get("attention_mask")
+            feed["attention_mask"] = (np.ones(feed[main].shape, np.int64) if mask is None
+                                      else mask.numpy().astype(np.int64))  # fmt: skip
         return self.session.run(None, feed)[0]
 
 
@@ -116,6 +120,9 @@ class EmotionPredictor:
         self.dtype = dtype
         self.rate = int(feature_extractor.sampling_rate)
         self.batch_samples = int(batch_seconds * self.rate)
+        # Whisper sees at most its 30 s window (its extractor cuts the rest): longer audio must go through windows.
+        self.max_input_seconds = max_input_seconds(feature_extractor)
+        self._fixed_samples = fixed_input_samples(feature_extractor)
         self.max_batch_size = max_batch_size
         self._onnx = _OnnxBackend(onnx_folder, device) if backend == "onnx" else None
 
@@ -124,9 +131,9 @@ class EmotionPredictor:
                         flag: str = "--model", **kwargs) -> EmotionPredictor:  # fmt: skip
         """Load for prediction; raises ModelLoadError (one line) for a folder that is not an audio classifier or a
         Hub id that cannot be reached, before any audio is read."""
-        from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForAudioClassification
+        from transformers import AutoConfig, AutoFeatureExtractor
 
-        from hf_ser.modeling import ModelLoadError, load_pretrained
+        from hf_ser.modeling import ModelLoadError, load_classifier, load_pretrained
 
         if dtype not in DTYPES:
             raise ModelLoadError(f"--dtype {dtype}: one of {', '.join(DTYPES)}")
@@ -149,22 +156,7 @@ class EmotionPredictor:
             )
             shell = type("ConfigOnly", (), {"config": config})()
             return cls(shell, fe, device=device, dtype="float32", backend="onnx", onnx_folder=folder, **kwargs)
-        config, fe = load_pretrained(
-            name_or_path, flag, AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained
-        )
-        from transformers.models.auto.modeling_auto import MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES as HEADS
-
-        archs = getattr(config, "architectures", None) or []
-        headless = archs and not any(
-            a.endswith(("ForSequenceClassification", "ForAudioClassification")) for a in archs
-        )
-        if config.model_type not in HEADS or headless:
-            what = archs[0] if archs else type(config).__name__.removesuffix("Config")
-            raise ModelLoadError(
-                f"{flag} {name_or_path}: a {what} checkpoint, not an audio-classification model (no classification "
-                "head); fine-tune one with recipes/train.py"
-            )
-        (model,) = load_pretrained(name_or_path, flag, AutoModelForAudioClassification.from_pretrained)
+        model, fe = load_classifier(name_or_path, flag)
         model = model.to(device=device, dtype=DTYPES[dtype]).eval()
         return cls(model, fe, device=device, dtype=dtype, **kwargs)
 
@@ -180,15 +172,15 @@ class EmotionPredictor:
             return forward_arrays(self.model, self.feature_extractor, arrays, equal_length=equal, device=self.device)
         out = np.zeros((len(arrays), len(self.labels)), dtype=np.float32)
         for idx, inputs in model_inputs(self.feature_extractor, arrays, equal_length=equal):
-            if "attention_mask" in self._onnx.inputs and "attention_mask" not in inputs:
-                inputs["attention_mask"] = torch.ones_like(inputs["input_values"], dtype=torch.long)
             out[idx] = self._onnx(inputs)
         return out
 
     def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
-        """Probabilities (N x labels) of float32 mono arrays at the model's rate, batched by total seconds."""
+        """Probabilities (N x labels) of float32 mono arrays at the model's rate, batched by total seconds (of what
+        the model computes on: a fixed-window model's every clip counts as its whole window)."""
         probs = np.zeros((len(arrays), len(self.labels)), dtype=np.float32)
-        batches = length_sorted_batches([len(a) for a in arrays], batch_size=self.max_batch_size, equal_length=False,
+        cost = [self._fixed_samples or len(a) for a in arrays]
+        batches = length_sorted_batches(cost, batch_size=self.max_batch_size, equal_length=False,
                                         max_batch_samples=self.batch_samples)  # fmt: skip
         for idx in batches:
             logits = self._logits([arrays[i] for i in idx])
@@ -216,18 +208,37 @@ class EmotionPredictor:
                     if progress is not None:
                         progress.update(1)
 
+    def _too_long(self, samples: int, max_seconds: float) -> str | None:
+        seconds = samples / self.rate
+        if seconds > max_seconds:
+            return (f"error: {seconds:.1f} s is longer than --max_seconds {max_seconds:g}; pass --window S --hop H for "
+                    "emotion over time")  # fmt: skip
+        if self._fixed_samples and samples > self._fixed_samples:
+            return (f"error: {seconds:.1f} s is longer than this model's {self.max_input_seconds:g} s input window (its "
+                    f"feature extractor would cut the rest); pass --window S --hop H with S <= "
+                    f"{self.max_input_seconds:g}")  # fmt: skip
+        return None
+
+    def check_window(self, window: float) -> None:
+        """Raise ValueError for windows longer than the model's input window (Whisper: 30 s)."""
+        if self.max_input_seconds and window > self.max_input_seconds:
+            raise ValueError(
+                f"--window {window:g}: this model sees at most {self.max_input_seconds:g} s at a time (its feature "
+                "extractor cuts longer input); use a shorter window"
+            )
+
     def _decode_whole(self, path: Path, max_seconds: float):
         try:
             header_duration, _, _ = audio_info(path)
-            if header_duration is not None and header_duration > max_seconds:
-                return (f"error: {header_duration:.1f} s is longer than --max_seconds {max_seconds:g}; pass --window S "
-                        "--hop H for emotion over time", header_duration)  # fmt: skip
+            if header_duration is not None and (
+                reason := self._too_long(int(header_duration * self.rate), max_seconds)
+            ):
+                return (reason, header_duration)
             audio = read_audio(path, self.rate)
         except UnreadableAudio as err:
             return (f"error: {err}", None)
-        if len(audio) > max_seconds * self.rate:
-            return (f"error: {len(audio) / self.rate:.1f} s is longer than --max_seconds {max_seconds:g}; pass "
-                    "--window S --hop H for emotion over time", len(audio) / self.rate)  # fmt: skip
+        if reason := self._too_long(len(audio), max_seconds):
+            return (reason, len(audio) / self.rate)
         if audio.size == 0:
             return ("error: no audio samples", 0.0)
         if not np.isfinite(audio).all():
@@ -238,6 +249,7 @@ class EmotionPredictor:
 
     def predict_long(self, path: Path, window: float, hop: float, *, chunk_seconds: float = 30.0) -> FileResult:
         """Windows over a streamed recording (bounded memory), silent windows marked, plus the summary."""
+        self.check_window(window)
         try:
             chunks = stream_audio(path, self.rate, chunk_seconds=chunk_seconds)
             segments: list[Segment] = []

@@ -43,13 +43,14 @@ class TrainingDivergedError(RuntimeError):
 
 
 def _error_kinds():
+    from hf_ser.architectures import ArchitectureError
     from hf_ser.configs import ConfigError
     from hf_ser.evaluation import NonFiniteLogitsError
     from hf_ser.hub import HubUnavailableError
     from hf_ser.modeling import ModelLoadError
     from hf_ser.rundir import RunDirError
 
-    user = (DataError, ModelLoadError, HubUnavailableError, ConfigError, RunDirError)
+    user = (DataError, ModelLoadError, HubUnavailableError, ConfigError, RunDirError, ArchitectureError)
     return user, (TrainingDivergedError, NonFiniteLogitsError)
 
 
@@ -245,9 +246,12 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
     augment = AugmentConfig(
         **{f.name: getattr(data_args, f.name) for f in dataclasses.fields(AugmentConfig) if hasattr(data_args, f.name)}
     )
+    from hf_ser.architectures import spec_augment_min_samples
+
     collator = AudioCollator(
         feature_extractor,
         max_length=int(data_args.max_duration * SAMPLING_RATE) if data_args.pad_to_max_length else None,
+        min_length=spec_augment_min_samples(model.config),
     )
 
     # Training loop

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hf_ser.architectures import feature_inputs
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig, build_augmentation, random_crop
 from hf_ser.labels import EMOTIONS
 
@@ -125,17 +126,19 @@ class EvalTransform:
 
 @dataclass
 class AudioCollator:
-    """Feature-extractor normalisation + padding per batch: dynamic (to the longest clip) or to a fixed length."""
+    """Feature-extractor normalisation + padding per batch: dynamic (to the longest clip) or to a fixed length; the
+    model's own input (``input_values``, or Whisper's ``input_features`` in its fixed window)."""
 
     feature_extractor: object
     max_length: int | None = None  # samples; set to pad every batch to it (the transformers example's way)
+    min_length: int = 0  # samples; shorter batches are padded to it (SpecAugment's minimum, architectures.py)
 
     def __call__(self, features: list[dict]) -> dict:
         arrays = [f["input_values"] for f in features]
-        kwargs = {"padding": "longest"}
-        if self.max_length is not None:
-            kwargs = {"padding": "max_length", "max_length": self.max_length, "truncation": True}
-        batch = self.feature_extractor(arrays, sampling_rate=SAMPLING_RATE, return_tensors="pt", **kwargs)
+        max_length = self.max_length
+        if max_length is None and self.min_length and max(len(a) for a in arrays) < self.min_length:
+            max_length = self.min_length
+        batch = feature_inputs(self.feature_extractor, arrays, max_length=max_length)
         batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
         return batch
 
