@@ -13,11 +13,20 @@ import logging
 import sys
 from pathlib import Path
 
-from hf_ser.comparison import comparison_markdown, seed_table, significance_table
+from hf_ser.comparison import check_runs, comparison_markdown, seed_table, significance_table
 from hf_ser.evaluation import NonFiniteLogitsError, score_checkpoint
 from hf_ser.modeling import ModelLoadError
-from hf_ser.reporting import OutputPathError, check_output_path, load_results
+from hf_ser.outputs import OutputPathError, atomic_file, guard_output
+from hf_ser.reporting import load_results
 from hf_ser.transforms import DataError
+
+
+def _is_comparison(path: Path) -> bool:
+    """An earlier `compare` table (its first line is the table's header), which a new one may replace."""
+    try:
+        return path.read_text(errors="replace").startswith("| model | method | protocol |")
+    except OSError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,9 +63,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['accuracy']:.4f}, F1 {r['f1_macro']:.4f}, UAR {r['uar']:.4f}, EER {r['eer']:.4f}\n"
                   f"results.json and confusion_matrix.png in {args.output_dir}")  # fmt: skip
         else:
-            if args.output:
-                check_output_path(args.output, "--output", folder=False)
             runs = [load_results(r) for r in args.runs]
+            if args.output:
+                run_dirs = [Path(r["_path"]).parent for r in runs]
+                guard_output(args.output, "--output", reads=[Path(r["_path"]) for r in runs], ours=_is_comparison,
+                             what="eval.py compare")  # fmt: skip
+                inside = [d for d in run_dirs if d.resolve() in Path(args.output).resolve().parents]
+                if inside:
+                    raise OutputPathError(f"--output {args.output}: inside the run folder {inside[0]}; write the "
+                                          "table elsewhere")  # fmt: skip
+            check_runs(runs)
             table = comparison_markdown(runs, split=args.split)
             seeds = seed_table(runs, split=args.split)
             if seeds:
@@ -67,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print(table)
             if args.output:
-                Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-                Path(args.output).write_text(table + "\n")
+                with atomic_file(args.output) as fh:
+                    fh.write(table + "\n")
     except (DataError, ModelLoadError, FileNotFoundError, OutputPathError, NonFiniteLogitsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

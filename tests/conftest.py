@@ -109,3 +109,15 @@ def demo_dataset(tmp_path_factory) -> Path:
     corpora = {c: str(root / "corpora" / c) for c in ("ravdess", "crema_d", "tess", "savee")}
     build_eight_emotions(BuildConfig(corpora=corpora, output_dir=str(out), num_proc=1))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tmp_path_factory) -> Path:
+    """A saved tiny group-norm HuBERT classifier over the eight emotions (random weights: for plumbing, not accuracy)."""
+    from hf_ser.modeling import TINY_HUBERT, load_backbone
+
+    out = tmp_path_factory.mktemp("classifier") / "tiny"
+    model, fe = load_backbone(TINY_HUBERT, tiny_hidden_size=32, tiny_num_layers=2, seed=3)
+    model.save_pretrained(out)
+    fe.save_pretrained(out)
+    return out

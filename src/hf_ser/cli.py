@@ -11,9 +11,12 @@ Exit status: 0 when every file was scored, 1 when some file could not be (its ro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import logging
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -86,30 +89,79 @@ class _Writer:
         self.fh.flush()
 
 
-def predict(args) -> int:
-    from tqdm.auto import tqdm
+_HEADER = ("file", "kind", "start", "end", "status")
 
-    from hf_ser.predict import EmotionPredictor, expand_inputs, iter_results
-    from hf_ser.reporting import check_output_path
-    from hf_ser.windows import plot_emotion_over_time
 
+def _is_predictions_file(path: Path) -> bool:
+    """An earlier `hf-ser predict` output (CSV header or JSONL keys), which a new run may replace."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    if first.startswith(",".join(_HEADER)):
+        return True
+    try:
+        return set(_HEADER) <= set(json.loads(first))
+    except (ValueError, TypeError):
+        return False
+
+
+def _chart_paths(files: list[Path], plot: str) -> dict[Path, Path]:
+    """Each file's chart: ``--plot`` itself for one file; for several, the files' paths below their common folder
+    mirrored under ``--plot`` with ``.png`` appended (a/x.wav -> PLOT/a/x.wav.png), so no two files share a chart."""
+    if len(files) == 1:
+        return {files[0]: Path(plot)}
+    resolved = [f.resolve() for f in files]
+    root = Path(os.path.commonpath([r.parent for r in resolved]))
+    return {
+        f: Path(plot) / r.relative_to(root).with_name(r.name + ".png") for f, r in zip(files, resolved, strict=True)
+    }
+
+
+def _check_args(args) -> float | None:
+    """Flags that cannot work, refused in one line before anything loads; returns the hop."""
     if args.top_k < 1:
         raise _Usage(f"--top_k {args.top_k}: must be >= 1")
     if args.window is None and (args.hop is not None or args.plot):
         raise _Usage("--hop and --plot need --window S")
     hop = args.hop if args.hop is not None else args.window
-    if args.window is not None and not (args.window > 0 and hop > 0 and hop <= args.window):
-        raise _Usage(f"--window {args.window} / --hop {hop}: need 0 < hop <= window")
-    if args.max_seconds <= 0 or args.batch_seconds <= 0:
-        raise _Usage("--max_seconds and --batch_seconds must be > 0")
+    if args.window is not None and not (math.isfinite(args.window) and math.isfinite(hop) and 0 < hop <= args.window):
+        raise _Usage(f"--window {args.window} / --hop {hop}: need 0 < hop <= window (finite seconds)")
+    if not (math.isfinite(args.max_seconds) and args.max_seconds > 0) or not (
+        math.isfinite(args.batch_seconds) and args.batch_seconds > 0
+    ):
+        raise _Usage("--max_seconds and --batch_seconds must be finite and > 0")
+    if args.backend == "onnx" and args.dtype != "float32":
+        raise _Usage(f"--dtype {args.dtype}: the ONNX backend runs the exported float32 (or int8) model; drop --dtype "
+                     "or use --backend torch")  # fmt: skip
+    return hop
+
+
+def predict(args) -> int:
+    from tqdm.auto import tqdm
+
+    from hf_ser.outputs import atomic_file, check_output_path, guard_output, is_hf_ser_png, sigterm_as_interrupt
+    from hf_ser.predict import EmotionPredictor, expand_inputs, iter_results
+    from hf_ser.windows import plot_emotion_over_time
+
+    hop = _check_args(args)
     fmt = args.format or ("jsonl" if args.output and args.output.endswith((".jsonl", ".json")) else "csv")
-    if args.output:
-        check_output_path(args.output, "--output", folder=False)
     files, missing = expand_inputs(args.paths)
+    reads = [*files, Path(args.model)]
+    if args.output:
+        guard_output(args.output, "--output", reads=reads, ours=_is_predictions_file, what="hf-ser predict")
+    charts = {}
     if args.plot:
         check_output_path(args.plot, "--plot", folder=len(files) > 1)
+        charts = _chart_paths(files, args.plot) if files else {}
+        for png in charts.values():
+            guard_output(png, "--plot", reads=reads, ours=is_hf_ser_png, what="hf-ser chart")
     predictor = EmotionPredictor.from_pretrained(args.model, backend=args.backend, device=args.device,
                                                  dtype=args.dtype, batch_seconds=args.batch_seconds)  # fmt: skip
+    labels = predictor.labels
+    if args.top_k > len(labels):
+        raise _Usage(f"--top_k {args.top_k}: the model has {len(labels)} labels")
     if args.window is not None:
         predictor.check_window(args.window)
     for m in missing:
@@ -117,15 +169,16 @@ def predict(args) -> int:
     if not files:
         print("error: no audio file to score", file=sys.stderr)
         return 2
-    labels = predictor.labels
-    out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115 - closed below
     failed = 0
-    try:
+    with sigterm_as_interrupt(), (atomic_file(args.output, newline="", encoding="utf-8", errors="surrogateescape")
+                                  if args.output else contextlib.nullcontext(sys.stdout)) as out:  # fmt: skip
         writer = _Writer(fmt, out, _columns(labels, args.top_k))
         with tqdm(total=len(files), desc="Predicting", unit="file", file=sys.stderr) as bar:
             for res in iter_results(predictor, files, window=args.window, hop=hop, max_seconds=args.max_seconds,
                                     progress=bar):  # fmt: skip
                 failed += not res.scored
+                for note in res.warnings:
+                    print(f"warning: {res.file}: {note}", file=sys.stderr)
                 for seg in res.windows:
                     writer.write(
                         _row(res.file, "window", seg.start, seg.end, seg.status, seg.probs, labels, args.top_k)
@@ -134,14 +187,10 @@ def predict(args) -> int:
                 writer.write(_row(res.file, kind, 0.0 if res.duration is not None else None, res.duration, res.status,
                                   res.probs, labels, args.top_k))  # fmt: skip
                 if args.plot and res.windows:
-                    png = Path(args.plot) if len(files) == 1 else Path(args.plot) / f"{Path(res.file).stem}.png"
                     probs = [s.probs if s.probs is not None else [0.0] * len(labels) for s in res.windows]
                     plot_emotion_over_time([(s.start, s.end) for s in res.windows], np.array(probs),
-                                           labels, png, title=Path(res.file).name,
+                                           labels, charts[Path(res.file)], title=Path(res.file).name,
                                            silent=[s.status != "ok" for s in res.windows])  # fmt: skip
-    finally:
-        if args.output:
-            out.close()
     n = len(files)
     print(f"{n - failed} of {n} file{'s' if n != 1 else ''} scored" + (f"; {failed} could not be (see their rows)" if failed else "")
           + (f"; wrote {args.output}" if args.output else ""), file=sys.stderr)  # fmt: skip
@@ -150,10 +199,11 @@ def predict(args) -> int:
 
 def export(args) -> int:
     from hf_ser.export import export_onnx
-    from hf_ser.reporting import check_output_path
+    from hf_ser.outputs import guard_output, sigterm_as_interrupt
 
-    check_output_path(args.output, "--output", folder=True)
-    path = export_onnx(args.model, args.output, quantize=args.quantize)
+    guard_output(args.output, "--output", folder=True, reads=[Path(args.model)])
+    with sigterm_as_interrupt():
+        path = export_onnx(args.model, args.output, quantize=args.quantize)
     print(
         f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB); try: hf-ser predict FILES --model {args.output} --backend onnx"
     )
@@ -167,17 +217,24 @@ class _Usage(ValueError):
 def main(argv: list[str] | None = None) -> int:
     from hf_ser.export import ExportError
     from hf_ser.modeling import ModelLoadError
-    from hf_ser.reporting import OutputPathError
+    from hf_ser.outputs import OutputPathError
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # file names that are not UTF-8 (surrogate-escaped by Python) are written back as the bytes they were
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
     try:
         return predict(args) if args.command == "predict" else export(args)
     except (ModelLoadError, OutputPathError, ExportError, _Usage, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # an output that cannot be written: unwritable folder, full disk
+        print(f"error: cannot write {err.filename or 'the output'}: {err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: no partial output was left (an earlier one at the path is unchanged)", file=sys.stderr)
         return 130
 
 

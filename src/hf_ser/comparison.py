@@ -17,7 +17,7 @@ import numpy as np
 from hf_ser.labels import EMOTIONS
 from hf_ser.stats import INTERVAL_METRICS, aggregate, mcnemar_exact, paired_bootstrap
 
-__all__ = ["comparison_markdown", "load_predictions", "seed_table", "significance_table"]
+__all__ = ["check_runs", "comparison_markdown", "load_predictions", "seed_table", "significance_table"]
 
 _KEYS = ("f1_macro", "eer", "accuracy", "uar", "eer_micro")
 
@@ -42,7 +42,9 @@ def _metrics(r: dict, split: str) -> dict:
     m = r.get(split) or {}
     where = r.get("_path") or r.get("output_dir", "?")
     if not m:
-        raise ValueError(f"{where} has no {split!r} results")
+        scored = r.get("split")
+        hint = f" (it was scored on {scored!r}: compare --split {scored})" if scored and scored != split else ""
+        raise ValueError(f"{where} has no {split!r} results{hint}")
     missing = [k for k in _KEYS if k not in m]
     if missing:
         raise ValueError(f"{where}: {split!r} results lack {missing}; re-score the run with recipes/eval.py score")
@@ -66,6 +68,10 @@ def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:
             f"{_num(m['eer_micro'])} | {params.get('trainable', 0):,} / {params.get('total', 0):,} | {_train_time(r)} |"
         )
     lines.append("")
+    clip_sets = {(r.get(split) or {}).get("clips_fingerprint") for r in runs} - {None}
+    if len(clip_sets) > 1:
+        lines.append(f"**These runs were scored on {len(clip_sets)} different sets of {split} clips** (see protocol, "
+                     "and max_eval_samples in their config): their numbers are not on the same clips.\n")  # fmt: skip
     lines.append("Brackets: 95% percentile-bootstrap interval over the test clips (1,000 resamples); results.json also "
                  "holds the interval over speakers. Train time: wall-clock seconds of training (for cached "
                  "classifier features, computing them included), on the machine that ran it.")  # fmt: skip
@@ -96,6 +102,10 @@ def seed_table(runs: Sequence[dict], *, split: str = "test", by: str = "seed") -
     for key, members in groups.items():
         if len(members) < 2:
             continue
+        values = [str(r.get(by)) for r in members]
+        if by == "seed" and len(set(values)) < len(values):
+            raise ValueError(f"{key[0]} ({key[1]}, {key[3]}): the same seed twice ({', '.join(values)}); runs with "
+                             "one seed are not independent repeats")  # fmt: skip
         cells = []
         for k, scale, digits in (("f1_macro", 1, 4), ("eer", 1, 4), ("accuracy", 100, 2), ("uar", 1, 4)):
             agg = aggregate([_metrics(r, split)[k] for r in members])
@@ -110,8 +120,21 @@ def seed_table(runs: Sequence[dict], *, split: str = "test", by: str = "seed") -
                       "", "mean +- sample standard deviation over the runs."])  # fmt: skip
 
 
-def load_predictions(run: dict, split: str = "test") -> dict[tuple[str, str], tuple[int, np.ndarray]]:
-    """(corpus, file) -> (label id, probabilities) from a run's <split>_predictions.csv."""
+def check_runs(runs: Sequence[dict]) -> None:
+    """Refuse the same run given twice: it would count as two seeds."""
+    seen: set[Path] = set()
+    for i, r in enumerate(runs):
+        path = Path(r.get("_path") or r.get("output_dir", f"run {i}")).resolve()
+        if path in seen:
+            raise ValueError(f"{path} is given twice: a run counts once (as one seed)")
+        seen.add(path)
+
+
+def load_predictions(run: dict, split: str = "test") -> dict[str, tuple[int, np.ndarray]]:
+    """clip id -> (label id, probabilities) from a run's <split>_predictions.csv, checked against its results.json
+    (the same clips: a predictions file left from another scoring is refused, not paired)."""
+    from hf_ser.evaluation import clips_fingerprint
+
     folder = Path(run.get("_path", run.get("output_dir", "."))).parent if run.get("_path") else Path(run["output_dir"])
     path = folder / f"{split}_predictions.csv"
     if not path.is_file():
@@ -119,9 +142,21 @@ def load_predictions(run: dict, split: str = "test") -> dict[tuple[str, str], tu
                          "paired; re-score with recipes/eval.py score)")  # fmt: skip
     out = {}
     with open(path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            key = (row.get("corpus", ""), row.get("file", row.get("speaker", "")))
+        reader = csv.DictReader(fh)
+        if "clip_id" not in (reader.fieldnames or []) and "file" not in (reader.fieldnames or []):
+            raise ValueError(
+                f"{path}: no clip_id (or file) column to pair clips by; re-score with recipes/eval.py score"
+            )
+        for row in reader:
+            key = row.get("clip_id") or f"{row.get('corpus', '')}/{row['file']}"
+            if key in out:
+                raise ValueError(f"{path}: clip {key!r} appears twice; re-score with recipes/eval.py score")
             out[key] = (EMOTIONS.index(row["label"]), np.array([float(row[f"p_{e}"]) for e in EMOTIONS]))
+    result = run.get(split) or {}
+    expected = result.get("clips_fingerprint")
+    if (expected and clips_fingerprint(list(out)) != expected) or len(out) != result.get("num_samples", len(out)):
+        raise ValueError(f"{path} does not hold the clips its results.json reports ({len(out)} rows vs "
+                         f"{result.get('num_samples')} clips scored): a stale predictions file; re-score the run")  # fmt: skip
     return out
 
 

@@ -303,6 +303,13 @@ def validate_args(model_args, data_args, training_args) -> None:
         errors.append(
             f"--noise_min_snr_db {data_args.noise_min_snr_db} is above --noise_max_snr_db {data_args.noise_max_snr_db}"
         )
+    from hf_ser.outputs import overlaps
+
+    for flag, src in (("--model_name_or_path", model_args.model_name_or_path), ("--dataset", data_args.dataset)):
+        if training_args.output_dir and Path(src).expanduser().is_dir() and overlaps(Path(training_args.output_dir),
+                                                                                   Path(src).expanduser()):  # fmt: skip
+            errors.append(f"--output_dir {training_args.output_dir} overlaps {flag} {src}: a run there (or "
+                          "--overwrite_output_dir) would write over what it reads; choose another --output_dir")  # fmt: skip
     from hf_ser.layout import check_protocol_name
     from hf_ser.protocols import ProtocolError
 

@@ -38,6 +38,10 @@ def expand_protocols(spec: str, dataset: str) -> list[str]:
         names = [c for c in available if c in CORPORA]
     else:
         names = [p.strip() for p in spec.split(",") if p.strip()]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"--protocols {spec}: {', '.join(repeated)} listed twice (each config is one fold of the "
+                        "mean +- std)")  # fmt: skip
     missing = [n for n in names if n not in available]
     if missing or not names:
         raise DataError(f"--protocols {spec}: {'not in' if missing else 'nothing in'} {dataset} "
@@ -75,8 +79,10 @@ def cross_validation_report(runs: Sequence[dict], out_dir: str | Path, split: st
             f"{len(runs)} configs. Brackets: 95% bootstrap interval over each config's test clips; last row: mean +- "
             "sample standard deviation over the configs.")  # fmt: skip
     md = head + "\n\n" + "\n".join(rows)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "cross_validation.md").write_text(md + "\n")
+    from hf_ser.outputs import atomic_file
+
+    with atomic_file(out / "cross_validation.md") as fh:
+        fh.write(md + "\n")
     write_json({"configs": per_config, "summary": summary, "method": first.get("method"), "model": first.get("model"),
                 "dataset": first.get("dataset")}, out / "cross_validation.json")  # fmt: skip
     return md

@@ -30,6 +30,8 @@ from hf_ser.transforms import DataError, EvalTransform, clip_lengths, load_ser_d
 
 __all__ = [
     "NonFiniteLogitsError",
+    "clip_ids",
+    "clips_fingerprint",
     "predict_split",
     "score_checkpoint",
     "score_logits",
@@ -129,12 +131,48 @@ def corpus_column(raw_split) -> tuple[np.ndarray | None, list[str]]:
     return np.asarray(raw_split["corpus"]), list(names)
 
 
+def clip_ids(raw_split) -> list[str]:
+    """A stable id per clip, the same whoever scores the split and in whatever order: ``corpus/file`` where the
+    dataset has them, else a hash of the clip's stored audio bytes; a repeated id gets ``#2``, ``#3`` (in row order).
+    What ``compare`` pairs runs by."""
+    import hashlib
+    from collections import Counter
+
+    if "file" in raw_split.column_names:
+        corpus, names = corpus_column(raw_split)
+        files = raw_split["file"]
+        base = [f"{names[c]}/{f}" for c, f in zip(corpus, files, strict=True)] if corpus is not None else list(files)
+    else:
+        from datasets import Audio
+
+        view = raw_split.select_columns(["audio"]).cast_column("audio", Audio(decode=False))
+        base = []
+        for row in view:
+            data = row["audio"]["bytes"] or Path(row["audio"]["path"]).read_bytes()
+            base.append("sha1:" + hashlib.sha1(data).hexdigest()[:16])
+    seen: Counter = Counter()
+    out = []
+    for b in base:
+        seen[b] += 1
+        out.append(b if seen[b] == 1 else f"{b}#{seen[b]}")
+    return out
+
+
+def clips_fingerprint(ids: Sequence[str]) -> str:
+    """Which clips were scored (not their order): what ``compare`` checks before putting runs side by side."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+
+
 def score_split(model, feature_extractor, raw_split, *, n_boot: int = 1000, **kwargs) -> tuple[dict, np.ndarray]:
-    """(result dict, logits) of one split."""
+    """(result dict, logits) of one split; the result names the clips it covers (``clips_fingerprint``)."""
     logits, labels = predict_split(model, feature_extractor, raw_split, **kwargs)
     corpus, names = corpus_column(raw_split)
     speakers = raw_split["speaker"] if "speaker" in raw_split.column_names else None
-    return score_logits(logits, labels, corpus, names, speakers=speakers, n_boot=n_boot), logits
+    result = score_logits(logits, labels, corpus, names, speakers=speakers, n_boot=n_boot)
+    result["clips_fingerprint"] = clips_fingerprint(clip_ids(raw_split))
+    return result, logits
 
 
 def write_predictions(path: str | Path, raw_split, logits: np.ndarray) -> Path:
@@ -143,19 +181,21 @@ def write_predictions(path: str | Path, raw_split, logits: np.ndarray) -> Path:
     What paired significance tests and bootstrap intervals over speakers read, and what a person opens to see
     which clips a model gets wrong.
     """
+    from hf_ser.outputs import atomic_file
+
     probs = softmax(logits.astype(np.float64))
     cols = [c for c in ("corpus", "speaker", "file") if c in raw_split.column_names]
     meta = {c: raw_split[c] for c in cols}
     corpus_names = getattr(raw_split.features.get("corpus"), "names", None)
     labels = raw_split["label"]
+    ids = clip_ids(raw_split)
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as fh:
+    with atomic_file(out, newline="") as fh:
         w = csv.writer(fh)
-        w.writerow([*cols, "label", "prediction", *[f"p_{e}" for e in EMOTIONS]])
+        w.writerow(["clip_id", *cols, "label", "prediction", *[f"p_{e}" for e in EMOTIONS]])
         for i in range(len(labels)):
             ident = [corpus_names[meta[c][i]] if c == "corpus" and corpus_names else meta[c][i] for c in cols]
-            w.writerow([*ident, EMOTIONS[labels[i]], EMOTIONS[int(probs[i].argmax())],
+            w.writerow([ids[i], *ident, EMOTIONS[labels[i]], EMOTIONS[int(probs[i].argmax())],
                         *[f"{p:.6f}" for p in probs[i]]])  # fmt: skip
     return out
 
@@ -164,6 +204,37 @@ def _checkpoint_device(device: str | None) -> torch.device:
     if device:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+SCORE_FILES = ("results.json", "confusion_matrix.png")
+
+
+def check_score_dir(output_dir: str, model: str, dataset: str, split: str) -> Path:
+    """``eval.py score --output_dir`` must not be (or hold, or lie in) the model folder or the dataset, nor a training
+    run's folder (its results.json would be replaced): only a new folder, or an earlier score, which is replaced."""
+    import json
+
+    from hf_ser.outputs import OutputPathError, guard_output, is_model_folder, overlaps
+
+    out = guard_output(output_dir, "--output_dir", folder=True, reads=[Path(model), Path(dataset)])
+    if is_model_folder(out):
+        raise OutputPathError(f"--output_dir {output_dir}: a model folder; a score goes into a folder of its own")
+    if Path(dataset).is_dir() and overlaps(out, Path(dataset)):
+        raise OutputPathError(
+            f"--output_dir {output_dir}: overlaps the dataset folder {dataset}; choose another folder"
+        )
+    results = out / "results.json"
+    if results.is_file():
+        try:
+            method = json.loads(results.read_text()).get("method")
+        except (ValueError, OSError, AttributeError):
+            method = None
+        if method != "checkpoint":
+            raise OutputPathError(
+                f"--output_dir {output_dir}: holds {'a training run' if method else 'a results.json hf-ser did not write'}"
+                " whose results.json this score would replace; choose another folder"
+            )
+    return out
 
 
 def score_checkpoint(
@@ -179,9 +250,9 @@ def score_checkpoint(
     """Score any saved checkpoint (local folder or Hub id) on one split, in fp32, as the run that made it did;
     writes results.json, confusion_matrix.png and <split>_predictions.csv."""
     from hf_ser.modeling import ModelLoadError, load_classifier
-    from hf_ser.reporting import check_output_path, plot_confusion_matrix, versions, write_json
+    from hf_ser.reporting import plot_confusion_matrix, versions, write_json
 
-    check_output_path(output_dir, "--output_dir", folder=True)
+    check_score_dir(output_dir, model, dataset, split)
     if batch_size < 1:
         raise DataError(f"--batch_size must be >= 1, got {batch_size}")
     # the model first: it fails faster than a dataset load
@@ -197,8 +268,6 @@ def score_checkpoint(
     results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
                split: result, "batch_size": batch_size, "device": str(dev), "versions": versions(),
                "output_dir": str(output_dir)}  # fmt: skip
-    if split != "test":
-        results["test"] = result  # compare tables read 'test' by default; say which split it really is above
     out = Path(output_dir)
     write_json(results, out / "results.json")
     write_predictions(out / f"{split}_predictions.csv", raw, logits)

@@ -102,10 +102,17 @@ def load_pretrained(name_or_path: str, flag: str, *loaders):
     kwargs = {"local_files_only": True} if offline else {}
     try:
         return tuple(load(str(local) if local.is_dir() else name_or_path, **kwargs) for load in loaders)
-    except (OSError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - corrupt weights raise SafetensorError/RuntimeError/UnpicklingError too
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if local.is_dir():
+            if not isinstance(err, (OSError, ValueError)):  # the files are there but do not load: damaged weights
+                raise ModelLoadError(
+                    f"{flag} {name_or_path}: its weights cannot be read ({type(err).__name__}: {reason[:160]}); the "
+                    "file is damaged or incomplete: copy or download it again"
+                ) from err
             raise ModelLoadError(f"{flag} {name_or_path}: not a transformers checkpoint ({reason})") from err
+        if not isinstance(err, (OSError, ValueError)):
+            raise
         if offline:
             raise ModelLoadError(
                 f"{flag} {name_or_path}: no such folder here, and the Hugging Face Hub is unreachable from this "

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from hf_ser.architectures import fixed_input_samples, max_input_seconds
-from hf_ser.audio_stream import AUDIO_SUFFIXES, UnreadableAudio, audio_info, read_audio, stream_audio
+from hf_ser.audio import MIN_SECONDS
+from hf_ser.audio_stream import AUDIO_SUFFIXES, DecodeReport, UnreadableAudio, audio_info, read_audio, stream_audio
 from hf_ser.inference import forward_arrays, length_sorted_batches, model_inputs, padding_sensitive
 from hf_ser.windows import is_silent, iter_windows, summarise
 
@@ -44,6 +45,7 @@ class FileResult:
     duration: float | None = None
     probs: np.ndarray | None = None  # the whole file's (or the windows' summary)
     windows: list[Segment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what decoding found (damaged data skipped), for stderr
 
     @property
     def scored(self) -> bool:
@@ -137,8 +139,16 @@ class EmotionPredictor:
 
         if dtype not in DTYPES:
             raise ModelLoadError(f"--dtype {dtype}: one of {', '.join(DTYPES)}")
-        if device.startswith("cuda") and not torch.cuda.is_available():
+        try:
+            dev = torch.device(device)
+        except RuntimeError as err:
+            raise ModelLoadError(f"--device {device}: not a device torch knows (cpu, cuda, cuda:1, ...)") from err
+        if dev.type not in ("cpu", "cuda"):
+            raise ModelLoadError(f"--device {device}: hf-ser predicts on cpu or cuda")
+        if dev.type == "cuda" and not torch.cuda.is_available():
             raise ModelLoadError(f"--device {device}: torch {torch.__version__} sees no CUDA device here")
+        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ModelLoadError(f"--device {device}: there are {torch.cuda.device_count()} CUDA devices here")
         if backend == "onnx":
             from hf_ser.export import onnx_model_file
 
@@ -178,6 +188,9 @@ class EmotionPredictor:
     def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         """Probabilities (N x labels) of float32 mono arrays at the model's rate, batched by total seconds (of what
         the model computes on: a fixed-window model's every clip counts as its whole window)."""
+        bad = [i for i, a in enumerate(arrays) if not np.isfinite(a).all()]
+        if bad:
+            raise ValueError(f"arrays {bad[:5]} hold NaN or infinite samples: no score would mean anything")
         probs = np.zeros((len(arrays), len(self.labels)), dtype=np.float32)
         cost = [self._fixed_samples or len(a) for a in arrays]
         batches = length_sorted_batches(cost, batch_size=self.max_batch_size, equal_length=False,
@@ -198,13 +211,12 @@ class EmotionPredictor:
             for lo in range(0, len(files), files_per_chunk):
                 chunk = files[lo : lo + files_per_chunk]
                 decoded = list(pool.map(decode, chunk))
-                arrays = [a for a in decoded if isinstance(a, np.ndarray)]
-                probs = iter(self.predict_arrays(arrays)) if arrays else iter(())
-                for path, a in zip(chunk, decoded, strict=True):
-                    if isinstance(a, np.ndarray):
-                        yield FileResult(str(path), "ok", len(a) / self.rate, next(probs))
-                    else:
-                        yield FileResult(str(path), a[0], a[1])
+                ready = [(r, audio) for r, audio in decoded if audio is not None]
+                probs = self.predict_arrays([audio for _, audio in ready]) if ready else []
+                for (r, _), p in zip(ready, probs, strict=True):
+                    r.probs = p
+                for result, _ in decoded:
+                    yield result
                     if progress is not None:
                         progress.update(1)
 
@@ -227,31 +239,38 @@ class EmotionPredictor:
                 "extractor cuts longer input); use a shorter window"
             )
 
-    def _decode_whole(self, path: Path, max_seconds: float):
+    def _decode_whole(self, path: Path, max_seconds: float) -> tuple[FileResult, np.ndarray | None]:
+        """(its result row, its samples); no samples when the row says why it gets no label (unreadable, damaged,
+        too long, too short, silent)."""
+        report = DecodeReport()
         try:
             header_duration, _, _ = audio_info(path)
             if header_duration is not None and (
                 reason := self._too_long(int(header_duration * self.rate), max_seconds)
             ):
-                return (reason, header_duration)
-            audio = read_audio(path, self.rate)
+                return FileResult(str(path), reason, header_duration), None
+            audio = read_audio(path, self.rate, report=report, max_seconds=max_seconds)
         except UnreadableAudio as err:
-            return (f"error: {err}", None)
-        if reason := self._too_long(len(audio), max_seconds):
-            return (reason, len(audio) / self.rate)
-        if audio.size == 0:
-            return ("error: no audio samples", 0.0)
-        if not np.isfinite(audio).all():
-            return ("error: corrupt samples (NaN or inf)", len(audio) / self.rate)
+            if str(err).startswith("longer than"):  # a stream that states no length, stopped at the limit
+                reason = (f"error: longer than --max_seconds {max_seconds:g} (the file states no length; decoding "
+                          "stopped there); pass --window S --hop H for emotion over time")  # fmt: skip
+                return FileResult(str(path), reason), None
+            return FileResult(str(path), f"error: {err}", warnings=report.warnings), None
+        seconds = len(audio) / self.rate
+        if reason := self._too_long(len(audio), max_seconds) or _too_short(len(audio), self.rate):
+            return FileResult(str(path), reason, seconds, warnings=report.warnings), None
         if is_silent(audio):
-            return ("silence", len(audio) / self.rate)
-        return audio
+            return FileResult(str(path), "silence", seconds, warnings=report.warnings), None
+        return FileResult(str(path), "ok", seconds, warnings=report.warnings), audio
 
-    def predict_long(self, path: Path, window: float, hop: float, *, chunk_seconds: float = 30.0) -> FileResult:
-        """Windows over a streamed recording (bounded memory), silent windows marked, plus the summary."""
+    def predict_long(self, path: Path, window: float, hop: float, *, chunk_seconds: float = 30.0,
+                     max_seconds: float | None = None) -> FileResult:  # fmt: skip
+        """Windows over a streamed recording (bounded memory), silent windows marked, plus the summary. A recording
+        longer than ``max_seconds`` (the web demo's limit) is an error, whatever its header says."""
         self.check_window(window)
+        report = DecodeReport()
         try:
-            chunks = stream_audio(path, self.rate, chunk_seconds=chunk_seconds)
+            chunks = stream_audio(path, self.rate, chunk_seconds=chunk_seconds, max_seconds=max_seconds, report=report)
             segments: list[Segment] = []
             pending: list[tuple[Segment, np.ndarray]] = []
             total = 0
@@ -266,21 +285,30 @@ class EmotionPredictor:
                 if sum(len(a) for _, a in pending) >= self.batch_samples:
                     self._classify(pending)
                     pending = []
-            self._classify(pending)
         except UnreadableAudio as err:
-            return FileResult(str(path), f"error: {err}")
-        if not segments:
-            return FileResult(str(path), "error: no audio samples", 0.0)
+            return FileResult(str(path), f"error: {err}", warnings=report.warnings)
+        if reason := _too_short(total, self.rate):
+            return FileResult(str(path), reason, total / self.rate, warnings=report.warnings)
+        self._classify(pending)
         voiced = [s for s in segments if s.status == "ok"]
         if not voiced:
-            return FileResult(str(path), "silence", total / self.rate, None, segments)
+            return FileResult(str(path), "silence", total / self.rate, None, segments, report.warnings)
         summary = summarise(np.stack([s.probs for s in voiced]), [s.end - s.start for s in voiced])
-        return FileResult(str(path), "ok", total / self.rate, summary, segments)
+        return FileResult(str(path), "ok", total / self.rate, summary, segments, report.warnings)
 
     def _classify(self, pending: list[tuple[Segment, np.ndarray]]) -> None:
         if pending:
             for (seg, _), p in zip(pending, self.predict_arrays([a for _, a in pending]), strict=True):
                 seg.probs = p
+
+
+def _too_short(samples: int, rate: int) -> str | None:
+    """Shorter than the dataset builder's minimum clip: too little for a label (and below 25 ms, for the encoder)."""
+    if samples == 0:
+        return "error: no audio samples"
+    if samples < MIN_SECONDS * rate:
+        return f"error: too short ({samples / rate:.3f} s < {MIN_SECONDS:g} s)"
+    return None
 
 
 def iter_results(predictor: EmotionPredictor, files: Iterable[Path], *, window=None, hop=None, **kwargs):

@@ -18,6 +18,7 @@ from transformers import Trainer, TrainingArguments, set_seed
 from hf_ser.audio import AudioCheckError, decode_file
 from hf_ser.audio_stream import AUDIO_SUFFIXES
 from hf_ser.configs import ConfigError
+from hf_ser.outputs import overlaps
 from hf_ser.pretraining import (
     WINDOW,
     Codebook,
@@ -80,6 +81,10 @@ def validate_pretrain_args(args: PretrainArguments, targs: PretrainTrainingArgum
         errors.append("--audio_dir is required: a folder of unlabelled speech")
     elif not Path(args.audio_dir).is_dir():
         errors.append(f"--audio_dir {args.audio_dir}: no such folder")
+    elif targs.output_dir and overlaps(Path(targs.output_dir), Path(args.audio_dir)):
+        errors.append(f"--output_dir {targs.output_dir} overlaps --audio_dir {args.audio_dir}: the backbone, its card "
+                      "and checkpoints would land among the audio (or the audio inside a run folder); use separate "
+                      "folders")  # fmt: skip
     if args.num_clusters < 2:
         errors.append(f"--num_clusters {args.num_clusters}: must be >= 2")
     if not 0 < args.mask_prob <= 1:
@@ -123,8 +128,9 @@ def _read_corpus(audio_dir: Path) -> tuple[list[Path], list[np.ndarray], list[tu
             continue
         kept.append(path)
         audios.append(clip.array)
-    if not audios:
-        raise ConfigError(f"--audio_dir {audio_dir}: none of its {len(files)} audio files is usable")
+    if len(audios) < 2:
+        raise ConfigError(f"--audio_dir {audio_dir}: {len(audios)} of its {len(files)} audio files usable; pretraining "
+                          "needs at least 2 (one is held out to measure masked prediction)")  # fmt: skip
     return kept, audios, skipped
 
 
@@ -162,6 +168,10 @@ def pretrain(args: PretrainArguments, targs: PretrainTrainingArguments, *, comma
                        len(skipped), len(files) + len(skipped), *skipped[0])  # fmt: skip
     config = tiny_hubert_config(hidden_size=args.tiny_hidden_size, num_layers=args.tiny_num_layers)
     feats = [mfcc_frames(a, config) for a in tqdm(audios, desc="MFCC", unit="clip")]
+    frames = sum(len(f) for f in feats)
+    if frames < args.num_clusters:
+        raise ConfigError(f"--audio_dir {root}: {frames} frames in all ({sum(len(a) for a in audios) / 16_000:.1f} s), "
+                          f"fewer than --num_clusters {args.num_clusters}; give more audio or fewer clusters")  # fmt: skip
     codebook_path = out / "codebook.npz"
     if resume and codebook_path.is_file():
         codebook = Codebook.load(codebook_path)  # the targets the checkpoint was trained on

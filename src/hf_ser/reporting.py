@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "OutputPathError",
-    "check_output_path",
     "confusion_markdown",
     "load_results",
     "plot_confusion_matrix",
@@ -20,26 +18,6 @@ __all__ = [
     "versions",
     "write_json",
 ]
-
-
-class OutputPathError(ValueError):
-    """An output path that cannot be written as asked; the message names the flag."""
-
-
-def check_output_path(path: str | os.PathLike, flag: str, *, folder: bool) -> Path:
-    """Refuse, before any work, an output folder that is a file, or an output file that is a folder."""
-    p = Path(path).expanduser()
-    if folder and p.exists() and not p.is_dir():
-        raise OutputPathError(f"{flag} {path}: a file is in the way (a folder is needed here)")
-    if not folder and p.is_dir():
-        raise OutputPathError(f"{flag} {path}: a folder (give a file name, e.g. {Path(path) / 'comparison.md'})")
-    parent = p if folder else p.parent
-    for anc in (parent, *parent.parents):
-        if anc.exists():
-            if not anc.is_dir():
-                raise OutputPathError(f"{flag} {path}: {anc} is a file, so the folder cannot be made")
-            break
-    return p
 
 
 def versions() -> dict[str, str]:
@@ -112,18 +90,32 @@ def save_figure(fig, ax, path: str | os.PathLike, title: str = "") -> Path:
     if title:
         ax.set_title(title)
     fig.tight_layout()
+    from hf_ser.outputs import PNG_SOFTWARE, atomic_file
+
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
+    try:
+        with atomic_file(out, "wb") as fh:  # tagged, so a later run may replace it (hf_ser.outputs)
+            fig.savefig(fh, format="png", metadata={"Software": f"{PNG_SOFTWARE} {_version()}"})
+    finally:
+        plt.close(fig)
     return out
 
 
+def _version() -> str:
+    import hf_ser
+
+    return hf_ser.__version__
+
+
 def write_json(obj: dict, path: str | os.PathLike) -> Path:
+    """Write ``obj`` as JSON, complete or not at all (hf_ser.outputs.atomic_file)."""
+    from hf_ser.outputs import atomic_file
+
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     # NaN is not JSON: undefined per-class values are written as null.
-    out.write_text(json.dumps(_nan_to_none(obj), indent=2, sort_keys=False) + "\n")
+    text = json.dumps(_nan_to_none(obj), indent=2, sort_keys=False) + "\n"
+    with atomic_file(out) as fh:
+        fh.write(text)
     return out
 
 

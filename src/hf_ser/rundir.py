@@ -47,7 +47,7 @@ def prepare_run_dir(
       ``overwrite``, which removes that run's artefacts (on the main process) so a later ``last`` cannot pick a
       stale checkpoint.
     """
-    from hf_ser.reporting import OutputPathError, check_output_path
+    from hf_ser.outputs import OutputPathError, check_output_path
 
     try:
         out = check_output_path(output_dir, "--output_dir", folder=True)

@@ -57,8 +57,10 @@ def analyse(predictor, audio_path: str | None, *, window: float = WINDOW_S, hop:
     labels = predictor.labels
     if duration is not None and duration <= window:
         result = next(predictor.predict_files([path], max_seconds=max_seconds))
-    else:
-        result = predictor.predict_long(path, window, hop)
+    else:  # the limit holds for what decodes, whatever the header says (a piped recording states no length)
+        result = predictor.predict_long(path, window, hop, max_seconds=max_seconds)
+    if result.status.startswith("error: longer than"):
+        return None, None, None, f"**Too long:** this page takes recordings up to {max_seconds:.0f} s."
     if result.status.startswith("error"):
         return None, None, None, f"**Cannot use this file:** {result.status.removeprefix('error: ')}."
     if result.status == "silence":
@@ -66,7 +68,7 @@ def analyse(predictor, audio_path: str | None, *, window: float = WINDOW_S, hop:
     scores = {x: float(p) for x, p in zip(labels, result.probs, strict=True)}
     if not result.windows or len(result.windows) < 2:
         return scores, None, None, f"{result.duration:.1f} s clip, classified whole."
-    folder = Path(workdir or tempfile.mkdtemp(prefix="hf-ser-app-"))
+    folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hf-ser-app-"))
     png = folder / f"{path.stem}-emotions.png"
     probs = np.array([s.probs if s.probs is not None else np.zeros(len(labels)) for s in result.windows])
     plot_emotion_over_time([(s.start, s.end) for s in result.windows], probs, labels, png,
@@ -78,6 +80,25 @@ def analyse(predictor, audio_path: str | None, *, window: float = WINDOW_S, hop:
         + ". The summary weighs the voiced windows by length."
     )
     return scores, str(png), str(_write_csv(result, labels, folder)), msg
+
+
+class _RequestFolders:
+    """One temporary folder for the app's charts and CSVs (removed when the app goes), a subfolder per request, and
+    only the most recent ``keep`` kept: Gradio copies a result into its own cache as the request returns, so older
+    ones are no longer needed, and a long-running Space does not fill its disk."""
+
+    def __init__(self, keep: int = 8):
+        self._root = tempfile.TemporaryDirectory(prefix="hf-ser-app-")
+        self.keep = keep
+
+    def new(self) -> Path:
+        import shutil
+
+        root = Path(self._root.name)
+        folder = Path(tempfile.mkdtemp(dir=root))
+        for old in sorted(root.iterdir(), key=lambda p: p.stat().st_mtime)[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+        return folder
 
 
 def build_app(predictor=None, *, model_name: str = "", problem: str | None = None, examples: list[str] | None = None):
@@ -103,9 +124,12 @@ def build_app(predictor=None, *, model_name: str = "", problem: str | None = Non
                 chart = gr.Image(type="filepath", label="Emotion over time", elem_id="chart")
                 table = gr.File(label="Windows (CSV)", elem_id="csv")
 
+        folders = _RequestFolders()
+        app.hf_ser_request_folders = folders  # the folder lives as long as the app
+
         def handler(path):
             try:
-                scores, png, csv_path, msg = analyse(predictor, path)
+                scores, png, csv_path, msg = analyse(predictor, path, workdir=folders.new())
             except Exception as err:  # noqa: BLE001 - whatever one upload does, the page keeps serving the next
                 logger.exception("analysis failed")
                 return None, None, None, f"**Something went wrong with this file:** {type(err).__name__}: {err}"
