@@ -89,9 +89,11 @@ def test_an_interrupted_predict_leaves_the_earlier_result_and_no_partial_file(ti
     out = tmp_path / "p.csv"
     earlier = "file,kind,start,end,status,label\nold.wav,file,0,1,ok,sad\n"
     out.write_text(earlier)
+    # a shell's background job (CI) starts with SIGINT ignored, which Python keeps: give the child Ctrl-C back
     proc = subprocess.Popen([sys.executable, "-m", "hf_ser.cli", "predict", str(folder), "--model",
                              str(tiny_classifier), "--output", str(out), "--batch_seconds", "1"],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TQDM_DISABLE": "1"})  # fmt: skip
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TQDM_DISABLE": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.time() + 120
     while not list(tmp_path.glob(".p.csv.partial-*")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
