@@ -206,9 +206,6 @@ def _checkpoint_device(device: str | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-SCORE_FILES = ("results.json", "confusion_matrix.png")
-
-
 def check_score_dir(output_dir: str, model: str, dataset: str, split: str) -> Path:
     """``eval.py score --output_dir`` must not be (or hold, or lie in) the model folder or the dataset, nor a training
     run's folder (its results.json would be replaced): only a new folder, or an earlier score, which is replaced."""
