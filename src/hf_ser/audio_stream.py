@@ -204,6 +204,7 @@ def _ffmpeg_cli_rest(path: Path, channels: int, skip: int, err: Exception, repor
     do, and says so on stderr (reported as a warning). Nothing new and no complaint: that error was the end."""
     import shutil
     import subprocess
+    import tempfile
 
     reason = (str(err).strip().splitlines() or [type(err).__name__])[-1].split(",")[-1].strip()[:120]
     unreadable = UnreadableAudio(f"not audio FFmpeg can read ({type(err).__name__}: {reason})")
@@ -213,7 +214,8 @@ def _ffmpeg_cli_rest(path: Path, channels: int, skip: int, err: Exception, repor
     cmd = [ffmpeg, "-nostdin", "-v", "error", "-i", os.fsencode(path), "-map", "0:a:0", "-f", "f32le", "-"]
     frame_bytes = channels * 4
     new = 0
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    # stderr into a file: a badly damaged file's error lines could fill a pipe and stall FFmpeg while we read stdout
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors) as proc:
         try:
             pending = b""
             while chunk := proc.stdout.read(frame_bytes * 65_536):
@@ -226,9 +228,12 @@ def _ffmpeg_cli_rest(path: Path, channels: int, skip: int, err: Exception, repor
                 if frames.shape[1]:
                     new += frames.shape[1]
                     yield np.ascontiguousarray(frames), False
-            complaints = [line for line in proc.stderr.read().decode(errors="replace").splitlines() if line.strip()]
-        finally:
+        except BaseException:  # the reader stopped early (an error, a limit, Ctrl-C): stop FFmpeg too
             proc.kill()
+            raise
+        proc.wait()
+        errors.seek(0)
+        complaints = [line for line in errors.read().decode(errors="replace").splitlines() if line.strip()]
     if not new and (skip or complaints or proc.returncode):  # nothing decodable where the in-process decoder failed
         raise unreadable from err
     yield np.zeros((channels, 0), np.float32), True
