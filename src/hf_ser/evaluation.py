@@ -165,17 +165,19 @@ def clips_fingerprint(ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
 
 
-def score_split(model, feature_extractor, raw_split, *, n_boot: int = 1000, **kwargs) -> tuple[dict, np.ndarray]:
-    """(result dict, logits) of one split; the result names the clips it covers (``clips_fingerprint``)."""
+def score_split(model, feature_extractor, raw_split, *, n_boot: int = 1000, ids: Sequence[str] | None = None,
+                **kwargs) -> tuple[dict, np.ndarray]:  # fmt: skip
+    """(result dict, logits) of one split; the result names the clips it covers (``clips_fingerprint`` of ``ids``,
+    :func:`clip_ids` when not given)."""
     logits, labels = predict_split(model, feature_extractor, raw_split, **kwargs)
     corpus, names = corpus_column(raw_split)
     speakers = raw_split["speaker"] if "speaker" in raw_split.column_names else None
     result = score_logits(logits, labels, corpus, names, speakers=speakers, n_boot=n_boot)
-    result["clips_fingerprint"] = clips_fingerprint(clip_ids(raw_split))
+    result["clips_fingerprint"] = clips_fingerprint(ids if ids is not None else clip_ids(raw_split))
     return result, logits
 
 
-def write_predictions(path: str | Path, raw_split, logits: np.ndarray) -> Path:
+def write_predictions(path: str | Path, raw_split, logits: np.ndarray, *, ids: Sequence[str] | None = None) -> Path:
     """One row per clip: its identity (corpus, speaker, file), label, prediction and the eight probabilities.
 
     What paired significance tests and bootstrap intervals over speakers read, and what a person opens to see
@@ -188,7 +190,7 @@ def write_predictions(path: str | Path, raw_split, logits: np.ndarray) -> Path:
     meta = {c: raw_split[c] for c in cols}
     corpus_names = getattr(raw_split.features.get("corpus"), "names", None)
     labels = raw_split["label"]
-    ids = clip_ids(raw_split)
+    ids = ids if ids is not None else clip_ids(raw_split)
     out = Path(path)
     with atomic_file(out, newline="") as fh:
         w = csv.writer(fh)
@@ -261,13 +263,14 @@ def score_checkpoint(
     raw = load_ser_dataset(dataset, protocol, splits=(split,))[split]
     dev = _checkpoint_device(device)
     net.to(dev)
-    result, logits = score_split(net, fe, raw, batch_size=batch_size, device=dev, desc=f"Scoring {split}")
+    ids = clip_ids(raw)  # once: without a file column they hash every clip's audio
+    result, logits = score_split(net, fe, raw, batch_size=batch_size, device=dev, desc=f"Scoring {split}", ids=ids)
     results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
                split: result, "batch_size": batch_size, "device": str(dev), "versions": versions(),
                "output_dir": str(output_dir)}  # fmt: skip
     out = Path(output_dir)
     write_json(results, out / "results.json")
-    write_predictions(out / f"{split}_predictions.csv", raw, logits)
+    write_predictions(out / f"{split}_predictions.csv", raw, logits, ids=ids)
     plot_confusion_matrix(result["confusion_matrix_percent"], EMOTIONS, out / "confusion_matrix.png",
                           title=f"{Path(model).name} on {protocol}/{split}")  # fmt: skip
     return results

@@ -14,7 +14,7 @@ import torch
 from transformers import TrainerCallback
 
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig
-from hf_ser.evaluation import predict_split, score_split, write_predictions
+from hf_ser.evaluation import clip_ids, predict_split, score_split, write_predictions
 from hf_ser.labels import EMOTIONS
 from hf_ser.metrics.functional import ser_metrics
 from hf_ser.sampling import DurationBatchSampler
@@ -306,9 +306,10 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
     final.to(training_args.device)
     scored = {}
     for name, raw in (("validation", val_raw), ("test", test_raw)):
+        ids = clip_ids(raw)  # once per split: without a file column they hash every clip's audio
         result, logits = score_split(final, feature_extractor, raw, batch_size=training_args.per_device_eval_batch_size,
-                                     device=training_args.device, desc=f"Scoring {name}")  # fmt: skip
-        write_predictions(out / f"{name}_predictions.csv", raw, logits)
+                                     device=training_args.device, desc=f"Scoring {name}", ids=ids)  # fmt: skip
+        write_predictions(out / f"{name}_predictions.csv", raw, logits, ids=ids)
         scored[name] = result
     test_result = scored["test"]
     results = {
