@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--public", action="store_true", help="make the pushed Space public")
     args = p.parse_args(argv)
 
-    from hf_ser.app_support import load_for_app, push_space
     from hf_ser.hub import HubUnavailableError
+    from hf_ser.inference.app_support import load_for_app, push_space
 
     if args.model:
         model = args.model
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"Pushed the app to {url}")
         return 0
-    from hf_ser.webapp import build_app
+    from hf_ser.inference.webapp import build_app
 
     predictor, problem = load_for_app(model, default=args.model is None)
     examples = sorted(str(e) for e in EXAMPLES.glob("*.wav")) if EXAMPLES.is_dir() else []

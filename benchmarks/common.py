@@ -53,7 +53,7 @@ def hubert_config(arch: str):
     from transformers import HubertConfig
 
     from hf_ser.labels import ID2LABEL, LABEL2ID
-    from hf_ser.modeling import tiny_hubert_config
+    from hf_ser.modeling.loading import tiny_hubert_config
 
     common = dict(num_labels=8, id2label=dict(ID2LABEL), label2id=dict(LABEL2ID))
     if SMOKE or arch == "tiny":
@@ -71,7 +71,7 @@ def hubert_config(arch: str):
 def build_model(arch: str, method: str = "none", device: str = "cpu", dtype=torch.float32):
     from transformers import HubertForSequenceClassification
 
-    from hf_ser.modeling import apply_method
+    from hf_ser.modeling.loading import apply_method
 
     torch.manual_seed(0)
     model = HubertForSequenceClassification(hubert_config(arch))

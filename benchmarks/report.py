@@ -145,7 +145,7 @@ def e2e_table(data) -> list[str]:
     if not rows:
         return []
     out = ["## Trainer end to end (the recipe's own path)", "",
-           "`hf_ser.training.train` for N optimizer steps (steady state after warm-up): sampler, collator, augmentation, "
+           "`hf_ser.training.run.train` for N optimizer steps (steady state after warm-up): sampler, collator, augmentation, "
            "dataloader workers, mixed precision. Data wait = share of step-to-step time spent fetching the next batch. "
            f"Projection: 50 epochs of the paper's train split ({TRAIN_AUDIO_S / 3600:.1f} h of audio); classifier-only: "
            "one cached-feature pass over 2 views plus 50 epochs of head steps.", "",

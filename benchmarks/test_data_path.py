@@ -11,7 +11,7 @@ import soundfile as sf
 from common import SMOKE, clips, feature_extractor
 
 from hf_ser.audio import AugmentConfig, build_augmentation
-from hf_ser.transforms import AudioCollator
+from hf_ser.data.transforms import AudioCollator
 
 
 def test_augmentation_3s_clip(benchmark, info):
@@ -35,8 +35,8 @@ def test_collator_batch_8(benchmark, info):
 
 def test_metrics_bundle_100k_x_8(benchmark, info):
     benchmark.group = "data path"
+    from hf_ser.evaluation.metrics import ser_metrics
     from hf_ser.labels import EMOTIONS
-    from hf_ser.metrics import ser_metrics
 
     n = 1_000 if SMOKE else 100_000
     rng = np.random.default_rng(0)
@@ -106,7 +106,7 @@ def full_size_tree(tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.parametrize("num_proc", [1, 2])
 def test_build_full_size(benchmark, info, full_size_tree, tmp_path, num_proc):
     benchmark.group = "dataset build (full size)"
-    from hf_ser.data import BuildConfig, build_eight_emotions
+    from hf_ser.data.build import BuildConfig, build_eight_emotions
 
     corpora = {k: str(v) for k, v in full_size_tree.items()}
     out = tmp_path / "ds"

@@ -25,7 +25,7 @@ _EXPORTS: dict = {}
 def _saved(arch, tmp_path_factory):
     """(checkpoint folder, {backend: onnx folder}) for a random-init model of this shape, exported once."""
     if arch not in _EXPORTS:
-        from hf_ser.export import export_onnx
+        from hf_ser.inference.export import export_onnx
 
         root = tmp_path_factory.mktemp(arch)
         build_model(arch).save_pretrained(root / "model")
@@ -40,7 +40,7 @@ def _saved(arch, tmp_path_factory):
 @pytest.mark.parametrize("clip_s", CLIPS)
 @pytest.mark.parametrize("arch", ARCHS)
 def test_predict_backend_cpu(benchmark, info, tmp_path_factory, arch, clip_s, backend):
-    from hf_ser.predict import EmotionPredictor
+    from hf_ser.inference.predict import EmotionPredictor
 
     benchmark.group = f"predict cpu {arch} {clip_s:g} s"
     model_dir, onnx = _saved(arch, tmp_path_factory)
@@ -69,11 +69,11 @@ def test_predict_backend_cpu(benchmark, info, tmp_path_factory, arch, clip_s, ba
 
 def test_onnx_agreement_on_the_demo_model(benchmark, info, tmp_path):
     """Top-1 agreement and accuracy of the ONNX backends against fp32 torch, on a trained model and real inputs."""
-    from hf_ser.data import load_eight_emotions
-    from hf_ser.export import export_onnx
+    from hf_ser.data.layout import load_eight_emotions
+    from hf_ser.data.transforms import clip_samples
+    from hf_ser.inference.export import export_onnx
+    from hf_ser.inference.predict import EmotionPredictor
     from hf_ser.labels import EMOTIONS
-    from hf_ser.predict import EmotionPredictor
-    from hf_ser.transforms import clip_samples
 
     model_dir, data_dir = REPO / "outputs" / "demo", REPO / "data" / "demo" / "eight_emotions"
     if not (model_dir / "model.safetensors").is_file() or not data_dir.is_dir():
@@ -106,7 +106,7 @@ def test_onnx_agreement_on_the_demo_model(benchmark, info, tmp_path):
 @pytest.mark.cuda
 def test_predict_folder_vs_bare_forward_cuda(benchmark, info, tmp_path):
     """The predict path over WAV files against the bare bf16 forward on the same clips (batch 64, in memory)."""
-    from hf_ser.predict import EmotionPredictor
+    from hf_ser.inference.predict import EmotionPredictor
 
     assert HAS_CUDA or SMOKE
     arch = "tiny" if SMOKE else "hubert-large"

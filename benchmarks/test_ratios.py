@@ -21,7 +21,7 @@ from common import (
 )
 from test_training import make_step
 
-from hf_ser.transforms import AudioCollator
+from hf_ser.data.transforms import AudioCollator
 
 ARCH = "tiny" if SMOKE else "hubert-base"
 N_CLIPS, BATCH = (8, 4) if SMOKE else (24, 8)

@@ -1,4 +1,4 @@
-"""End to end: the real recipe path (hf_ser.training.train: sampler, collator, augmentation, dataloader workers,
+"""End to end: the real recipe path (hf_ser.training.run.train: sampler, collator, augmentation, dataloader workers,
 bf16 autocast on a GPU) for N optimizer steps of each method, at the paper's batch of 8 clips and at a duration budget.
 
 Reported per case: steady-state audio seconds per second, FLOP utilisation, the share of step-to-step time spent
@@ -96,8 +96,8 @@ class StepTimer(TrainerCallback):
 @pytest.mark.parametrize("method", ["none", "qkv", "classifier"])
 def test_trainer_e2e(benchmark, info, workspace, tmp_path, monkeypatch, method, batching):
     assert ACCEL == "cuda" or SMOKE
-    import hf_ser.training as training
-    from hf_ser.configs import parse_recipe_args
+    import hf_ser.training.run as training
+    from hf_ser.training.configs import parse_recipe_args
 
     if method == "classifier" and batching == "budget":
         pytest.skip("classifier-only trains on cached features: its batches are not audio")
@@ -160,7 +160,7 @@ def _flops_per_audio_s(workspace, method) -> float:
     from torch.utils.flop_counter import FlopCounterMode
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
-    from hf_ser.modeling import apply_method
+    from hf_ser.modeling.loading import apply_method
 
     model = apply_method(AutoModelForAudioClassification.from_pretrained(workspace / "backbone"), method).to(ACCEL)
     fe = AutoFeatureExtractor.from_pretrained(workspace / "backbone")

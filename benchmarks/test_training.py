@@ -23,7 +23,7 @@ from common import (
     sync,
 )
 
-from hf_ser.modeling import count_parameters
+from hf_ser.modeling.loading import count_parameters
 
 ARCHS = ["tiny"] if SMOKE else ["hubert-base", "hubert-large"]
 METHODS = ["none", "qkv", "classifier"]

@@ -17,7 +17,7 @@ import shlex
 import signal
 import sys
 
-from hf_ser.data import BuildConfig, BuildError, build_eight_emotions
+from hf_ser.data.build import BuildConfig, BuildError, build_eight_emotions
 from hf_ser.hub import HubUnavailableError, check_hub_push, upload_folder
 
 

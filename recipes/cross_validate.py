@@ -22,10 +22,10 @@ from pathlib import Path
 
 import transformers
 
-from hf_ser.configs import ConfigError, parse_recipe_args
-from hf_ser.crossval import cross_validation_report, expand_protocols
-from hf_ser.training import DIVERGED_ERRORS, USER_ERRORS, train
-from hf_ser.transforms import DataError
+from hf_ser.data.loading import DataError
+from hf_ser.evaluation.crossval import cross_validation_report, expand_protocols
+from hf_ser.training.configs import ConfigError, parse_recipe_args
+from hf_ser.training.run import DIVERGED_ERRORS, USER_ERRORS, train
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,12 +13,12 @@ import logging
 import sys
 from pathlib import Path
 
-from hf_ser.comparison import check_runs, comparison_markdown, seed_table, significance_table
-from hf_ser.evaluation import NonFiniteLogitsError, score_checkpoint
-from hf_ser.modeling import ModelLoadError
+from hf_ser.data.loading import DataError
+from hf_ser.evaluation.comparison import check_runs, comparison_markdown, seed_table, significance_table
+from hf_ser.evaluation.reporting import load_results
+from hf_ser.evaluation.scoring import NonFiniteLogitsError, score_checkpoint
+from hf_ser.modeling.loading import ModelLoadError
 from hf_ser.outputs import OutputPathError, atomic_file, guard_output
-from hf_ser.reporting import load_results
-from hf_ser.transforms import DataError
 
 
 def _is_comparison(path: Path) -> bool:

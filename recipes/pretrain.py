@@ -17,9 +17,9 @@ import sys
 
 import transformers
 
-from hf_ser.configs import ConfigError, parse_yaml_and_flags
-from hf_ser.pretrain_run import PretrainArguments, PretrainTrainingArguments, pretrain
-from hf_ser.rundir import RunDirError
+from hf_ser.training.configs import ConfigError, parse_yaml_and_flags
+from hf_ser.training.pretraining.run import PretrainArguments, PretrainTrainingArguments, pretrain
+from hf_ser.training.rundir import RunDirError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,8 @@ import sys
 
 import transformers
 
-from hf_ser.configs import ConfigError, parse_recipe_args
-from hf_ser.training import DIVERGED_ERRORS, USER_ERRORS, train
+from hf_ser.training.configs import ConfigError, parse_recipe_args
+from hf_ser.training.run import DIVERGED_ERRORS, USER_ERRORS, train
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,9 +18,9 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from hf_ser.data import load_eight_emotions  # noqa: E402
+from hf_ser.data.layout import load_eight_emotions  # noqa: E402
+from hf_ser.data.transforms import clip_samples  # noqa: E402
 from hf_ser.labels import EMOTIONS  # noqa: E402
-from hf_ser.transforms import clip_samples  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -100,7 +100,7 @@ def demo_dataset(tmp_path_factory) -> Path:
     """A small espeak-ng demo dataset built through the real CLI path (synthesis + build)."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (make install installs it)")
-    from hf_ser.data import BuildConfig, build_eight_emotions
+    from hf_ser.data.build import BuildConfig, build_eight_emotions
     from hf_ser.demo import DemoConfig, synthesize_demo_corpora
 
     root = tmp_path_factory.mktemp("demo")
@@ -114,7 +114,7 @@ def demo_dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_classifier(tmp_path_factory) -> Path:
     """A saved tiny group-norm HuBERT classifier over the eight emotions (random weights: for plumbing, not accuracy)."""
-    from hf_ser.modeling import TINY_HUBERT, load_backbone
+    from hf_ser.modeling.loading import TINY_HUBERT, load_backbone
 
     out = tmp_path_factory.mktemp("classifier") / "tiny"
     model, fe = load_backbone(TINY_HUBERT, tiny_hidden_size=32, tiny_num_layers=2, seed=3)

@@ -54,7 +54,7 @@ def _serve(*args, tmp_path) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from hf_ser.modeling import TINY_HUBERT, load_backbone
+    from hf_ser.modeling.loading import TINY_HUBERT, load_backbone
 
     root = tmp_path_factory.mktemp("app")
     model, fe = load_backbone(TINY_HUBERT, tiny_hidden_size=32, tiny_num_layers=2, seed=5)

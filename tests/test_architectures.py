@@ -17,8 +17,8 @@ from safetensors.torch import load_file
 from tiny_checkpoints import CHECKPOINTS
 
 from hf_ser.cli import main as cli
+from hf_ser.inference.windows import window_spans
 from hf_ser.labels import EMOTIONS
-from hf_ser.windows import window_spans
 
 train_recipe = load_script("recipes/train.py")
 eval_recipe = load_script("recipes/eval.py")
@@ -137,7 +137,7 @@ def test_fine_tunes_with_every_method_then_scores_and_serves(case, method, check
     # and pipeline() serves the same probabilities for a clip alone
     from datasets import load_dataset
 
-    from hf_ser.transforms import clip_samples
+    from hf_ser.data.transforms import clip_samples
 
     clip = clip_samples(load_dataset(str(demo_dataset), "speaker", split="test")[0]["audio"])
     got = pipeline("audio-classification", model=str(out))({"raw": clip, "sampling_rate": 16_000}, top_k=8)
@@ -232,7 +232,7 @@ def _model(case_id: str, **overrides):
 
 
 def _inputs(case_id: str):
-    from hf_ser.architectures import feature_inputs
+    from hf_ser.modeling.architectures import feature_inputs
 
     case = CASES[case_id]
     return dict(feature_inputs(case.make_feature_extractor(), [_speech(1.0, 16_000, 1), _speech(1.0, 16_000, 2)]))
@@ -262,14 +262,16 @@ def test_upstream_layerdrop_with_weighted_layer_sum():
             assert "must match the size of tensor" in str(err) or "non-empty TensorList" in str(err)
             failures += 1
     if not failures:
-        pytest.skip(f"transformers {transformers.__version__} no longer fails here: hf_ser.layerdrop may be retired")
+        pytest.skip(
+            f"transformers {transformers.__version__} no longer fails here: hf_ser.modeling.layerdrop may be retired"
+        )
     assert failures >= 5
 
 
 @pytest.mark.parametrize("case_id", LAYERDROP_CASES)
 def test_a_dropped_layer_records_its_input_and_the_weighted_sum_trains(case_id):
-    from hf_ser.layerdrop import record_dropped_layers
-    from hf_ser.modeling import apply_method
+    from hf_ser.modeling.layerdrop import record_dropped_layers
+    from hf_ser.modeling.loading import apply_method
 
     model = _model(case_id, **LAYERDROP_CASES[case_id])
     inputs = _inputs(case_id)
@@ -307,7 +309,7 @@ def test_a_dropped_layer_records_its_input_and_the_weighted_sum_trains(case_id):
 
 
 def test_drop_rate_is_the_configured_layerdrop_and_wavlm_keeps_its_first_layer():
-    from hf_ser.layerdrop import record_dropped_layers
+    from hf_ser.modeling.layerdrop import record_dropped_layers
 
     model = _model("wavlm-emotion-russian-resd", layerdrop=0.5, num_hidden_layers=5)
     record_dropped_layers(model)
@@ -329,7 +331,7 @@ def test_drop_rate_is_the_configured_layerdrop_and_wavlm_keeps_its_first_layer()
 def test_saved_config_keeps_layerdrop_and_a_copy_keeps_the_fix(tmp_path):
     import copy
 
-    from hf_ser.layerdrop import record_dropped_layers
+    from hf_ser.modeling.layerdrop import record_dropped_layers
 
     model = _model("hubert-large-superb-er", layerdrop=0.5)
     record_dropped_layers(model)
@@ -347,8 +349,8 @@ def test_lora_adapts_wavlm_attention_although_it_reads_its_weights_directly():
 
     from peft import LoraConfig, get_peft_model
 
-    from hf_ser.modeling import apply_method
-    from hf_ser.wavlm_lora import route_attention_through_projections
+    from hf_ser.modeling.loading import apply_method
+    from hf_ser.modeling.wavlm_lora import route_attention_through_projections
 
     model = _model("wavlm-emotion-russian-resd", layerdrop=0.0).eval()
     inputs = _inputs("wavlm-emotion-russian-resd")
@@ -382,7 +384,7 @@ def test_attention_kernel_is_chosen_per_architecture_and_a_wrong_request_is_one_
                                                                                      tmp_path, capsys):  # fmt: skip
     from transformers import HubertForSequenceClassification, WavLMForSequenceClassification
 
-    from hf_ser.architectures import ArchitectureError, resolve_attn_implementation
+    from hf_ser.modeling.architectures import ArchitectureError, resolve_attn_implementation
 
     assert resolve_attn_implementation(HubertForSequenceClassification, "auto") == "sdpa"
     assert resolve_attn_implementation(WavLMForSequenceClassification, "auto") == "eager"
@@ -401,8 +403,8 @@ def test_attention_kernel_is_chosen_per_architecture_and_a_wrong_request_is_one_
 def test_short_batches_train_with_spec_augment():
     """SpecAugment's time masks need at least mask_time_length frames: a length-grouped batch of short clips is
     padded to that minimum instead of stopping the run."""
-    from hf_ser.architectures import spec_augment_min_samples
-    from hf_ser.transforms import AudioCollator
+    from hf_ser.data.transforms import AudioCollator
+    from hf_ser.modeling.architectures import spec_augment_min_samples
 
     model = _model("hubert-large-superb-er", layerdrop=0.0).train()
     fe = CASES["hubert-large-superb-er"].make_feature_extractor()

@@ -75,8 +75,8 @@ def test_a_truncated_file_is_an_error_row_not_a_short_recording(tiny_classifier,
 
 
 def test_nan_or_inf_samples_are_an_error_in_every_path(tiny_classifier, tmp_path):
-    from hf_ser.predict import EmotionPredictor
-    from hf_ser.webapp import analyse
+    from hf_ser.inference.predict import EmotionPredictor
+    from hf_ser.inference.webapp import analyse
 
     x = _speech(12.0)
     x[int(7.5 * 16_000)] = np.nan
@@ -118,9 +118,9 @@ def test_a_clip_too_short_for_a_label_is_a_row_and_the_folder_goes_on(tiny_class
 
 
 def test_the_app_limit_holds_for_what_decodes_not_what_the_header_says(tiny_classifier, tmp_path):
-    from hf_ser.audio_stream import audio_info
-    from hf_ser.predict import EmotionPredictor
-    from hf_ser.webapp import _RequestFolders, analyse
+    from hf_ser.inference.audio_stream import audio_info
+    from hf_ser.inference.predict import EmotionPredictor
+    from hf_ser.inference.webapp import _RequestFolders, analyse
 
     sf.write(tmp_path / "long.wav", _speech(40.0), 16_000)
     piped = tmp_path / "piped.flac"  # streamed FLAC states no length (a browser's WebM neither)

@@ -42,7 +42,7 @@ def test_output_overlapping_an_input_is_refused_before_anything_is_touched(small
 
 def test_overwrite_replaces_only_a_build_and_only_once_the_new_one_is_complete(small_corpora, tmp_path, capsys,
                                                                               monkeypatch):  # fmt: skip
-    import hf_ser.data as data
+    import hf_ser.data.build as data
 
     two = ["--savee", str(small_corpora["savee"]), "--tess", str(small_corpora["tess"])]
     out = tmp_path / "ds"
@@ -74,7 +74,7 @@ def test_two_same_named_folders_and_a_rebuild_in_place_load_their_own_data(small
     """The plain load_dataset(DIR, config) the README shows, not only hf-ser's loader."""
     from datasets import load_dataset
 
-    from hf_ser.data import BuildConfig, build_eight_emotions
+    from hf_ser.data.build import BuildConfig, build_eight_emotions
 
     def build(corpora, out, **kw):
         build_eight_emotions(
@@ -125,7 +125,7 @@ def test_sigterm_during_a_build_cleans_up_like_ctrl_c(tmp_path):
 
 
 def test_skip_reasons_name_no_memory_address(small_corpora, tmp_path):
-    from hf_ser.data import BuildConfig, build_eight_emotions
+    from hf_ser.data.build import BuildConfig, build_eight_emotions
 
     bad = small_corpora["ravdess"] / "Actor_05" / "03-01-04-01-01-01-05.wav"
     bad.parent.mkdir(parents=True, exist_ok=True)

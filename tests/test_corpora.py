@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hf_ser.corpora import CorpusError, scan_crema_d, scan_ravdess, scan_savee, scan_tess
-from hf_ser.corpora.crema_d import SENTENCES
-from hf_ser.dataset_card import PAPER_TABLE_2
+from hf_ser.data.corpora import CorpusError, scan_crema_d, scan_ravdess, scan_savee, scan_tess
+from hf_ser.data.corpora.crema_d import SENTENCES
+from hf_ser.data.dataset_card import PAPER_TABLE_2
 from hf_ser.labels import EMOTIONS
 
 # (scanner, relative path, expected fields or None if skipped, reason fragment)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import load_script, write_wav
 
-from hf_ser.data import BuildConfig, BuildError, build_eight_emotions, random_split, speaker_disjoint_split
+from hf_ser.data.build import BuildConfig, BuildError, build_eight_emotions, random_split, speaker_disjoint_split
 from hf_ser.labels import CORPORA, EMOTIONS
 
 cli = load_script("dataset_scripts/eight_emotions.py")
@@ -58,7 +58,7 @@ def test_build_round_trip_through_load_dataset(small_corpora, tmp_path):
 
 
 def test_rebuilt_folder_never_loads_stale_cache(small_corpora, tmp_path):
-    from hf_ser.data import load_eight_emotions
+    from hf_ser.data.layout import load_eight_emotions
 
     out = tmp_path / "eight_emotions"
     _build({"savee": small_corpora["savee"], "tess": small_corpora["tess"]}, out)
@@ -170,7 +170,7 @@ def test_cli_bad_input_each_one_line_error_and_no_partial_output(small_corpora, 
 
 
 def test_interrupted_build_leaves_nothing(small_corpora, tmp_path, monkeypatch):
-    import hf_ser.data as data
+    import hf_ser.data.build as data
 
     def boom(*a, **k):
         raise KeyboardInterrupt
@@ -183,7 +183,7 @@ def test_interrupted_build_leaves_nothing(small_corpora, tmp_path, monkeypatch):
 
 
 def test_parallel_build_equals_serial(small_corpora, tmp_path):
-    from hf_ser.data import load_eight_emotions
+    from hf_ser.data.layout import load_eight_emotions
 
     _build(small_corpora, tmp_path / "a", num_proc=1)
     _build(small_corpora, tmp_path / "b", num_proc=2)

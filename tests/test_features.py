@@ -10,9 +10,9 @@ import pytest
 import torch
 from conftest import NO_EVAL, load_script, train_run
 
-from hf_ser.features import FeatureSpec, cached_features, model_fingerprint, pooled_hidden_states
 from hf_ser.labels import EMOTIONS
-from hf_ser.modeling import TINY_HUBERT, apply_method, load_backbone
+from hf_ser.modeling.loading import TINY_HUBERT, apply_method, load_backbone
+from hf_ser.training.features import FeatureSpec, cached_features, model_fingerprint, pooled_hidden_states
 
 
 def _model(weighted: bool, seed=0):
@@ -25,8 +25,8 @@ def _model(weighted: bool, seed=0):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_head_on_pooled_features_equals_the_full_model(weighted):
-    from hf_ser.cached_head import CachedHead
-    from hf_ser.inference import forward_arrays
+    from hf_ser.inference.forward import forward_arrays
+    from hf_ser.training.cached_head import CachedHead
 
     model, fe = _model(weighted)
     rng = np.random.default_rng(0)
@@ -39,8 +39,8 @@ def test_head_on_pooled_features_equals_the_full_model(weighted):
 
 
 def test_cache_is_keyed_by_weights_and_data_and_reused(demo_dataset, tmp_path, monkeypatch):
-    import hf_ser.features as features
-    from hf_ser.data import load_eight_emotions
+    import hf_ser.training.features as features
+    from hf_ser.data.layout import load_eight_emotions
 
     split = load_eight_emotions(str(demo_dataset), "speaker")["validation"]
     model, fe = _model(False)
@@ -74,9 +74,9 @@ def test_cache_is_keyed_by_weights_and_data_and_reused(demo_dataset, tmp_path, m
 def test_cached_classifier_run_exports_a_checkpoint_whose_pipeline_matches(demo_dataset, tmp_path, monkeypatch):
     from transformers import AutoModelForAudioClassification, pipeline
 
-    from hf_ser.cached_head import CachedHead
-    from hf_ser.data import load_eight_emotions
-    from hf_ser.transforms import clip_samples
+    from hf_ser.data.layout import load_eight_emotions
+    from hf_ser.data.transforms import clip_samples
+    from hf_ser.training.cached_head import CachedHead
 
     monkeypatch.setenv("HF_SER_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"

@@ -11,8 +11,8 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_curve
 from sklearn.metrics import confusion_matrix as sk_confusion
 
-import hf_ser.metrics as M
-from hf_ser.metrics import binary_eer, eer_micro, eer_per_class, multiclass_eer, roc_points, ser_metrics
+import hf_ser.evaluation.metrics as M
+from hf_ser.evaluation.metrics import binary_eer, eer_micro, eer_per_class, multiclass_eer, roc_points, ser_metrics
 
 
 def brute_force_eer(scores, labels) -> float:

@@ -7,8 +7,9 @@ import pytest
 import torch
 from transformers import HubertForSequenceClassification, HubertModel, Wav2Vec2FeatureExtractor
 
+from hf_ser.data.transforms import AudioCollator
 from hf_ser.labels import EMOTIONS
-from hf_ser.modeling import (
+from hf_ser.modeling.loading import (
     TINY_HUBERT,
     ModelLoadError,
     apply_method,
@@ -17,7 +18,6 @@ from hf_ser.modeling import (
     load_backbone,
     tiny_hubert_config,
 )
-from hf_ser.transforms import AudioCollator
 
 SMALL = dict(hidden_size=32, num_layers=2)
 

@@ -178,7 +178,7 @@ def test_clip_ids_are_stable_without_a_file_column():
     from datasets import Audio, ClassLabel, Dataset, Features, Value
 
     from hf_ser.audio import encode_wav
-    from hf_ser.evaluation import clip_ids, clips_fingerprint
+    from hf_ser.evaluation.scoring import clip_ids, clips_fingerprint
 
     clips = [encode_wav(_tone(0.3, seed=s)) for s in (0, 1, 2, 1)]  # the last is a copy of the second
     ds = Dataset.from_dict({"audio": [{"bytes": b, "path": None} for b in clips], "label": [0, 1, 2, 1],
@@ -212,7 +212,7 @@ def test_pretraining_output_overlapping_its_audio_is_refused(tmp_path, capsys):
 
 
 def test_training_output_overlapping_its_backbone_or_dataset_is_refused(tiny_classifier, demo_dataset, capsys):
-    from hf_ser.configs import ConfigError, parse_recipe_args
+    from hf_ser.training.configs import ConfigError, parse_recipe_args
 
     for flags in (["--output_dir", str(tiny_classifier)], ["--output_dir", str(demo_dataset / "run")]):
         with pytest.raises(ConfigError, match="overlaps"):
@@ -221,8 +221,8 @@ def test_training_output_overlapping_its_backbone_or_dataset_is_refused(tiny_cla
 
 
 def test_a_cross_validation_fold_listed_twice_is_refused(demo_dataset):
-    from hf_ser.crossval import expand_protocols
-    from hf_ser.transforms import DataError
+    from hf_ser.data.loading import DataError
+    from hf_ser.evaluation.crossval import expand_protocols
 
     with pytest.raises(DataError, match="speaker_fold0 listed twice"):
         expand_protocols("speaker_fold0,speaker_fold1,speaker_fold0", str(demo_dataset))
@@ -236,7 +236,7 @@ def test_a_new_head_is_the_same_on_every_run_with_the_same_seed(demo_dataset, tm
     runs of one command trained different models (the demo's headline figure moved by 6 points)."""
     from transformers import HubertModel
 
-    from hf_ser.modeling import _tiny_feature_extractor, tiny_hubert_config
+    from hf_ser.modeling.loading import _tiny_feature_extractor, tiny_hubert_config
 
     backbone = tmp_path / "backbone"
     HubertModel(tiny_hubert_config(hidden_size=32, num_layers=2)).save_pretrained(backbone)

@@ -13,14 +13,14 @@ import soundfile as sf
 from conftest import write_wav
 
 from hf_ser.cli import main as cli
+from hf_ser.inference.windows import iter_windows, window_spans
 from hf_ser.labels import EMOTIONS
-from hf_ser.windows import iter_windows, window_spans
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     """A saved tiny group-norm HuBERT classifier (random weights: these tests check plumbing, not accuracy)."""
-    from hf_ser.modeling import TINY_HUBERT, load_backbone
+    from hf_ser.modeling.loading import TINY_HUBERT, load_backbone
 
     out = tmp_path_factory.mktemp("model") / "tiny"
     model, fe = load_backbone(TINY_HUBERT, tiny_hidden_size=32, tiny_num_layers=2, seed=3)
@@ -106,7 +106,7 @@ def test_predict_every_input_kind_to_csv(tiny_model, inputs, tmp_path, capsys):
 def test_stereo_any_rate_is_downmixed_and_resampled_like_the_dataset(tiny_model, inputs):
     """The same audio at 44.1 kHz stereo and already at 16 kHz mono scores the same (up to resampling)."""
     from hf_ser.audio import decode_file
-    from hf_ser.predict import EmotionPredictor
+    from hf_ser.inference.predict import EmotionPredictor
 
     p = EmotionPredictor.from_pretrained(str(tiny_model))
     whole = next(p.predict_files([inputs / "a.wav"]))
@@ -173,7 +173,7 @@ def test_a_long_file_without_window_is_a_row_not_a_crash(tiny_model, tmp_path):
 def test_bad_model_or_flags_are_one_line_before_any_audio(
     tiny_model, inputs, tmp_path, capsys, monkeypatch, argv, match
 ):
-    import hf_ser.audio_stream as audio_stream
+    import hf_ser.inference.audio_stream as audio_stream
 
     def no_audio(*a, **k):
         raise AssertionError("audio was read before the model was checked")
@@ -190,7 +190,7 @@ def test_bad_model_or_flags_are_one_line_before_any_audio(
 def test_a_model_that_is_not_an_audio_classifier_is_refused(tmp_path, capsys):
     from transformers import BertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
-    from hf_ser.modeling import tiny_hubert_config
+    from hf_ser.modeling.loading import tiny_hubert_config
 
     HubertModel(tiny_hubert_config(hidden_size=32, num_layers=1)).save_pretrained(tmp_path / "headless")
     BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=1).save_pretrained(
@@ -204,7 +204,7 @@ def test_a_model_that_is_not_an_audio_classifier_is_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize("quantize", [None, "int8"])
 def test_onnx_export_matches_torch(tiny_model, inputs, tmp_path, quantize):
-    from hf_ser.predict import EmotionPredictor
+    from hf_ser.inference.predict import EmotionPredictor
 
     out = tmp_path / "onnx"
     assert (
@@ -238,7 +238,7 @@ def test_onnx_export_matches_torch(tiny_model, inputs, tmp_path, quantize):
 
 def test_without_ffmpeg_wav_flac_and_mp3_still_decode(tiny_model, inputs, monkeypatch):
     """A machine without FFmpeg (the GPU hosts have none) falls back to libsndfile, with the same samples."""
-    import hf_ser.audio_stream as audio_stream
+    import hf_ser.inference.audio_stream as audio_stream
 
     with_ffmpeg = {n: audio_stream.read_audio(inputs / n) for n in ("a.wav", "b.flac")}
     monkeypatch.setattr(audio_stream, "_ffmpeg_available", lambda: False)

@@ -15,8 +15,8 @@ from transformers import HubertModel
 from hf_ser.demo.synth import FEMALE_VARIANTS, MALE_VARIANTS, DemoConfig, _VoicePool
 from hf_ser.demo.unlabelled import SENTENCES, UnlabelledConfig, check_disjoint_voices, synthesize_unlabelled_speech
 from hf_ser.labels import EMOTIONS
-from hf_ser.modeling import _tiny_feature_extractor, tiny_hubert_config
-from hf_ser.pretraining import (
+from hf_ser.modeling.loading import _tiny_feature_extractor, tiny_hubert_config
+from hf_ser.training.pretraining.masked_prediction import (
     HOP,
     Codebook,
     HubertForMaskedPrediction,
@@ -131,7 +131,7 @@ def test_pretraining_voices_are_never_a_demo_speakers_voice(tmp_path):
     # no emotion word, and none of the demo corpora's texts
     words = {w.strip(".,'").lower() for s in SENTENCES for w in s.split()}
     assert not words & ({e.lower() for e in EMOTIONS} | {"anger", "angry", "fearful", "sadness", "disgusted"})
-    from hf_ser.corpora.crema_d import SENTENCES as CREMA_SENTENCES
+    from hf_ser.data.corpora.crema_d import SENTENCES as CREMA_SENTENCES
     from hf_ser.demo.synth import SAVEE_SENTENCES
 
     assert not set(SENTENCES) & (set(CREMA_SENTENCES.values()) | set(SAVEE_SENTENCES))

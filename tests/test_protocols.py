@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from hf_ser.protocols import speaker_folds
+from hf_ser.data.protocols import speaker_folds
 
 
 @pytest.fixture(scope="module")

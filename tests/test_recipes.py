@@ -13,8 +13,8 @@ import pytest
 import yaml
 from conftest import REPO, TINY, load_script
 
-from hf_ser.configs import ConfigError, parse_recipe_args
 from hf_ser.labels import EMOTIONS
+from hf_ser.training.configs import ConfigError, parse_recipe_args
 
 # Loaded by path: on sys.path, recipes/ would shadow packages (a script named evaluate.py shadows `evaluate`).
 train_recipe = load_script("recipes/train.py")
@@ -57,8 +57,8 @@ def test_every_recipe_yaml_parses_through_the_real_parser(path):
 
 @pytest.mark.parametrize("path", PRETRAIN_YAMLS, ids=lambda p: p.name)
 def test_every_pretraining_yaml_parses_through_the_pretraining_parser(path):
-    from hf_ser.configs import parse_yaml_and_flags
-    from hf_ser.pretrain_run import PretrainArguments, PretrainTrainingArguments
+    from hf_ser.training.configs import parse_yaml_and_flags
+    from hf_ser.training.pretraining.run import PretrainArguments, PretrainTrainingArguments
 
     args, targs, _ = parse_yaml_and_flags((PretrainArguments, PretrainTrainingArguments), ["--config", str(path)], "x")
     raw = yaml.safe_load(path.read_text())
@@ -78,7 +78,7 @@ def test_fsdp_wraps_a_layer_class_the_large_backbones_have():
     """FSDP's TRANSFORMER_BASED_WRAP must name a module class of hubert-large (stable layer norm), or it wraps nothing."""
     from transformers import HubertForSequenceClassification
 
-    from hf_ser.modeling import tiny_hubert_config
+    from hf_ser.modeling.loading import tiny_hubert_config
 
     wrap = yaml.safe_load((REPO / "recipes/accelerate_configs/fsdp.yaml").read_text())["fsdp_config"]
     config = tiny_hubert_config(hidden_size=32, num_layers=2, do_stable_layer_norm=True, feat_extract_norm="layer")
@@ -142,7 +142,7 @@ def test_each_method_writes_a_pipeline_loadable_run_folder(demo_dataset, tmp_pat
 def test_four_label_local_checkpoint_fine_tunes_to_eight_labels(demo_dataset, tmp_path):
     from transformers import HubertForSequenceClassification, Wav2Vec2FeatureExtractor
 
-    from hf_ser.modeling import tiny_hubert_config
+    from hf_ser.modeling.loading import tiny_hubert_config
 
     ckpt = tmp_path / "superb-er-like"
     cfg = tiny_hubert_config(hidden_size=32, num_layers=2, num_labels=4, id2label={0: "neu", 1: "hap", 2: "ang", 3: "sad"},
@@ -158,8 +158,8 @@ def test_four_label_local_checkpoint_fine_tunes_to_eight_labels(demo_dataset, tm
 
 
 def test_clip_lengths_follow_a_non_contiguous_selection(demo_dataset):
-    from hf_ser.data import load_eight_emotions
-    from hf_ser.transforms import clip_lengths
+    from hf_ser.data.layout import load_eight_emotions
+    from hf_ser.data.transforms import clip_lengths
 
     subset = load_eight_emotions(str(demo_dataset), "speaker")["train"].select([5, 3, 1])
     expected = [round(min(d, 1.0) * 16_000) for d in subset["duration"]]
@@ -169,7 +169,7 @@ def test_clip_lengths_follow_a_non_contiguous_selection(demo_dataset):
 def test_interrupted_run_resumes_to_the_same_step_count(demo_dataset, tmp_path, monkeypatch):
     from transformers import TrainerCallback
 
-    import hf_ser.training as training
+    import hf_ser.training.run as training
 
     args = ("--max_steps", "8", "--eval_strategy", "steps", "--eval_steps", "4", "--save_strategy", "steps",
             "--save_steps", "4", "--seed", "7")  # fmt: skip
@@ -239,7 +239,7 @@ def test_score_bad_model_one_line_error(demo_dataset, tmp_path, capsys, monkeypa
 # Bad input: a clear error before any training, non-zero exit
 # ------------------------------------------------------------------------------------------------------------------
 def _bad_dataset(tmp_path, demo_dataset, *, drop_split=None, drop_column=None) -> Path:
-    from hf_ser.data import load_eight_emotions
+    from hf_ser.data.layout import load_eight_emotions
 
     dd = load_eight_emotions(str(demo_dataset), "speaker")
     out = tmp_path / "bad"

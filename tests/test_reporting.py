@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from hf_ser.comparison import comparison_markdown
+from hf_ser.evaluation.comparison import comparison_markdown
+from hf_ser.evaluation.metrics import ser_metrics
+from hf_ser.evaluation.reporting import confusion_markdown, load_results, plot_confusion_matrix, write_json
 from hf_ser.labels import EMOTIONS
-from hf_ser.metrics import ser_metrics
-from hf_ser.reporting import confusion_markdown, load_results, plot_confusion_matrix, write_json
 
 
 def test_confusion_png_renders(tmp_path):

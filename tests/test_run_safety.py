@@ -36,8 +36,8 @@ def trained_run(demo_dataset, tmp_path_factory):
 def test_results_json_eval_score_at_any_batch_size_and_pipeline_agree(trained_run, demo_dataset, tmp_path):
     from transformers import pipeline
 
-    from hf_ser.data import load_eight_emotions
-    from hf_ser.transforms import clip_samples
+    from hf_ser.data.layout import load_eight_emotions
+    from hf_ser.data.transforms import clip_samples
 
     reported = json.loads((trained_run / "results.json").read_text())["test"]
     run_probs = _probs(trained_run / "test_predictions.csv")
@@ -120,7 +120,7 @@ def test_nan_logits_stop_the_run_naming_step_and_lr_and_keep_the_last_good_check
     import torch
     from transformers import TrainerCallback
 
-    import hf_ser.training as training
+    import hf_ser.training.run as training
 
     class Poison(TrainerCallback):
         def on_step_end(self, args, state, control, model=None, **kwargs):
@@ -188,7 +188,7 @@ def test_an_unreachable_hub_fails_at_once_without_retries(monkeypatch, caplog):
     from huggingface_hub import constants
 
     from hf_ser import hub
-    from hf_ser.modeling import ModelLoadError, load_backbone
+    from hf_ser.modeling.loading import ModelLoadError, load_backbone
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

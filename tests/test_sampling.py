@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import train_run
 
-from hf_ser.sampling import DurationBatchSampler, pack_by_duration
+from hf_ser.training.sampling import DurationBatchSampler, pack_by_duration
 
 
 def _lengths(n=203, seed=0):
@@ -60,8 +60,8 @@ def test_order_is_shuffled_per_epoch_deterministic_per_seed():
 def test_a_resumed_run_continues_the_same_batch_order(demo_dataset, tmp_path, monkeypatch):
     from transformers import TrainerCallback
 
-    import hf_ser.training as training
-    from hf_ser.transforms import AudioCollator
+    import hf_ser.training.run as training
+    from hf_ser.data.transforms import AudioCollator
 
     seen: list[list[int]] = []
     real_call = AudioCollator.__call__

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import NO_EVAL, TINY, load_script
 
-from hf_ser.stats import aggregate, bootstrap_intervals, mcnemar_exact, paired_bootstrap
+from hf_ser.evaluation.stats import aggregate, bootstrap_intervals, mcnemar_exact, paired_bootstrap
 
 eval_recipe = load_script("recipes/eval.py")
 cv_recipe = load_script("recipes/cross_validate.py")

@@ -141,9 +141,9 @@ def _check_args(args) -> float | None:
 def predict(args) -> int:
     from tqdm.auto import tqdm
 
+    from hf_ser.inference.predict import EmotionPredictor, expand_inputs, iter_results
+    from hf_ser.inference.windows import plot_emotion_over_time
     from hf_ser.outputs import atomic_file, check_output_path, guard_output, is_hf_ser_png, sigterm_as_interrupt
-    from hf_ser.predict import EmotionPredictor, expand_inputs, iter_results
-    from hf_ser.windows import plot_emotion_over_time
 
     hop = _check_args(args)
     fmt = args.format or ("jsonl" if args.output and args.output.endswith((".jsonl", ".json")) else "csv")
@@ -198,7 +198,7 @@ def predict(args) -> int:
 
 
 def export(args) -> int:
-    from hf_ser.export import export_onnx
+    from hf_ser.inference.export import export_onnx
     from hf_ser.outputs import guard_output, sigterm_as_interrupt
 
     guard_output(args.output, "--output", folder=True, reads=[Path(args.model)])
@@ -215,8 +215,8 @@ class _Usage(ValueError):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hf_ser.export import ExportError
-    from hf_ser.modeling import ModelLoadError
+    from hf_ser.inference.export import ExportError
+    from hf_ser.modeling.loading import ModelLoadError
     from hf_ser.outputs import OutputPathError
 
     args = _parser().parse_args(argv)

@@ -6,7 +6,7 @@ inputs, lies inside a model or run folder it reads, or would replace an existing
 earlier output (each kind of output is recognised by its content: a predictions table by its header, a chart by the
 ``Software`` tag hf-ser writes into its PNGs, ...). :func:`atomic_file` then writes under a temporary name beside the
 target and renames it into place on success; on an error, Ctrl-C or SIGTERM the temporary file is removed and an
-earlier result at the path is left as it was.
+earlier result at the path is left as it was. Charts go through :func:`save_figure`, which tags them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = [
     "is_hf_ser_png",
     "is_model_folder",
     "overlaps",
+    "save_figure",
     "sigterm_as_interrupt",
 ]
 
@@ -138,3 +139,25 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def save_figure(fig, ax, path: str | os.PathLike, title: str = "") -> Path:
+    """Title, tight layout, write the PNG (making its folder), close the figure."""
+    import matplotlib.pyplot as plt
+
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    out = Path(path)
+    try:
+        with atomic_file(out, "wb") as fh:  # tagged, so a later run may replace it (is_hf_ser_png)
+            fig.savefig(fh, format="png", metadata={"Software": f"{PNG_SOFTWARE} {_version()}"})
+    finally:
+        plt.close(fig)
+    return out
+
+
+def _version() -> str:
+    import hf_ser
+
+    return hf_ser.__version__

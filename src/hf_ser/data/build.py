@@ -20,10 +20,10 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from hf_ser.audio import SAMPLING_RATE, AudioCheckError, decode_file, encode_wav
-from hf_ser.corpora import SCANNERS, CorpusError, ScanResult, Utterance
+from hf_ser.data.corpora import SCANNERS, CorpusError, ScanResult, Utterance
+from hf_ser.data.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
+from hf_ser.data.protocols import SPLITS, ProtocolError, random_split, speaker_disjoint_split
 from hf_ser.labels import CORPORA, EMOTIONS
-from hf_ser.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
-from hf_ser.protocols import SPLITS, ProtocolError, random_split, speaker_disjoint_split
 
 __all__ = [
     "PROTOCOLS",
@@ -40,7 +40,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PROTOCOLS = ("random", "speaker")  # the two every build has; see hf_ser.protocols for the rest
+PROTOCOLS = ("random", "speaker")  # the two every build has; see hf_ser.data.protocols for the rest
 
 
 class BuildError(RuntimeError):
@@ -297,7 +297,7 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
     import torchcodec.encoders  # noqa: F401
     from datasets import Dataset
 
-    from hf_ser.dataset_card import render_dataset_card
+    from hf_ser.data.dataset_card import render_dataset_card
 
     cfg.validate()
     t0 = time.perf_counter()

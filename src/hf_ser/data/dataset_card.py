@@ -209,6 +209,6 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         scanned_table=_scanned_table(report),
         skipped_table=_skipped_table(report),
         licences=[CORPUS_LICENSES[c] for c in present],
-        command=command or "hf_ser.data.build_eight_emotions(...)",
+        command=command or "hf_ser.data.build.build_eight_emotions(...)",
         versions={"hf_ser": hf_ser.__version__, "datasets": datasets.__version__, "python": platform.python_version()},
     )

@@ -14,8 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from hf_ser.labels import CORPORA
-from hf_ser.protocols import (
+from hf_ser.data.protocols import (
     SPLITS,
     ProtocolError,
     protocol_names,
@@ -24,6 +23,7 @@ from hf_ser.protocols import (
     speaker_folds,
     split_of_block,
 )
+from hf_ser.labels import CORPORA
 
 __all__ = [
     "Assignment",

@@ -15,7 +15,7 @@ Every protocol assigns each clip to ``train``, ``validation`` or ``test`` (or le
   exactly one test fold and folds are balanced by corpus and gender; fold k tests, fold k+1 validates, the rest train.
 
 The dataset stores each clip once: the clips are written in blocks of identical (corpus, random split, speaker split,
-own-corpus split, fold), and every protocol's split is a union of blocks (:func:`split_of_block`, hf_ser.layout).
+own-corpus split, fold), and every protocol's split is a union of blocks (:func:`split_of_block`, hf_ser.data.layout).
 """
 
 from __future__ import annotations

@@ -1,87 +1,19 @@
-"""A built dataset as the recipes read it: loading with clear errors, train/eval transforms and the collator."""
+"""Dataset rows as model inputs: the train transform (crop, augmentation), the eval transform, the collator."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from hf_ser.architectures import feature_inputs
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig, build_augmentation, random_crop
-from hf_ser.labels import EMOTIONS
+from hf_ser.modeling.architectures import feature_inputs
 
-__all__ = [
-    "REQUIRED_COLUMNS",
-    "AudioCollator",
-    "DataError",
-    "EvalTransform",
-    "TrainTransform",
-    "clip_lengths",
-    "clip_samples",
-    "load_ser_dataset",
-]
+__all__ = ["AudioCollator", "EvalTransform", "TrainTransform", "clip_lengths", "clip_samples"]
 
 logger = logging.getLogger(__name__)
-
-REQUIRED_COLUMNS = ("audio", "label")
-
-
-class DataError(RuntimeError):
-    """A dataset that cannot be trained on; the message names the dataset, split or column."""
-
-
-def load_ser_dataset(dataset: str, protocol: str, splits=("train", "validation", "test")):
-    """load_dataset(dataset, protocol) with every way it can be wrong turned into one clear DataError."""
-    from datasets import ClassLabel
-
-    from hf_ser.data import load_eight_emotions
-    from hf_ser.hub import hub_offline, looks_like_hub_id
-
-    local = Path(dataset).expanduser()
-    if not local.exists() and not looks_like_hub_id(dataset):
-        raise DataError(f"--dataset {dataset}: no such folder, and not a Hub id")
-    if local.exists() and not local.is_dir():
-        raise DataError(
-            f"--dataset {dataset}: a file, not a dataset folder (build one with dataset_scripts/eight_emotions.py)"
-        )
-    if not local.exists() and hub_offline():
-        raise DataError(
-            f"--dataset {dataset}: no such folder here, and as a Hub id it cannot be loaded (the Hub is unreachable "
-            "offline). Build the folder with dataset_scripts/eight_emotions.py, or download it on a connected "
-            "machine, and pass its path."
-        )
-    try:
-        dd = load_eight_emotions(str(local) if local.exists() else dataset, protocol)
-    except ValueError as err:
-        raise DataError(f"--dataset {dataset}: cannot load config {protocol!r} ({err})") from err
-    except Exception as err:  # noqa: BLE001 - datasets raises many types for 'not there' (offline, 404, no files)
-        if local.exists():
-            raise DataError(f"--dataset {dataset}: cannot load this folder: {type(err).__name__}: {err}") from err
-        raise DataError(
-            f"--dataset {dataset}: no such folder here, and as a Hub id it cannot be loaded (the Hub is unreachable "
-            f"offline, or the id is wrong): {type(err).__name__}: {err}. Build the folder with "
-            "dataset_scripts/eight_emotions.py, or download it on a connected machine, and pass its path."
-        ) from err
-    missing = [s for s in splits if s not in dd]
-    if missing:
-        raise DataError(f"--dataset {dataset} ({protocol}): missing split(s) {missing}; it has {list(dd)}")
-    for split in splits:
-        cols = dd[split].column_names
-        absent = [c for c in REQUIRED_COLUMNS if c not in cols]
-        if absent:
-            raise DataError(f"--dataset {dataset} ({protocol}/{split}): missing column(s) {absent}; it has {cols}")
-        label = dd[split].features["label"]
-        if not isinstance(label, ClassLabel) or list(label.names) != list(EMOTIONS):
-            raise DataError(
-                f"--dataset {dataset} ({protocol}/{split}): 'label' must be a ClassLabel over {list(EMOTIONS)}, "
-                f"got {label}"
-            )
-        if len(dd[split]) == 0:
-            raise DataError(f"--dataset {dataset} ({protocol}/{split}): the split is empty")
-    return dd
 
 
 def clip_samples(audio) -> np.ndarray:
@@ -131,7 +63,7 @@ class AudioCollator:
 
     feature_extractor: object
     max_length: int | None = None  # samples; set to pad every batch to it (the transformers example's way)
-    min_length: int = 0  # samples; shorter batches are padded to it (SpecAugment's minimum, architectures.py)
+    min_length: int = 0  # samples; shorter batches are padded to it (SpecAugment's minimum, see modeling)
 
     def __call__(self, features: list[dict]) -> dict:
         arrays = [f["input_values"] for f in features]

@@ -17,7 +17,7 @@ import soundfile as sf
 import soxr
 from tqdm.auto import tqdm
 
-from hf_ser.corpora.crema_d import CREMA_D_FEMALE_ACTORS, SENTENCES
+from hf_ser.data.corpora.crema_d import CREMA_D_FEMALE_ACTORS, SENTENCES
 from hf_ser.labels import CREMA_D_EMOTIONS, EMOTIONS, RAVDESS_EMOTIONS, SAVEE_EMOTIONS
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Comparing runs: the Table-3 style table with 95% intervals, aggregation over seeds, paired significance tests.
 
-Runs are results.json files (hf_ser.reporting.load_results). The significance tests pair runs clip by clip through
+Runs are results.json files (hf_ser.evaluation.reporting.load_results). The significance tests pair runs clip by clip through
 their ``<split>_predictions.csv``, so they need runs scored on the same clips.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hf_ser.evaluation.stats import INTERVAL_METRICS, aggregate, mcnemar_exact, paired_bootstrap
 from hf_ser.labels import EMOTIONS
-from hf_ser.stats import INTERVAL_METRICS, aggregate, mcnemar_exact, paired_bootstrap
 
 __all__ = ["check_runs", "comparison_markdown", "load_predictions", "seed_table", "significance_table"]
 
@@ -133,7 +133,7 @@ def check_runs(runs: Sequence[dict]) -> None:
 def load_predictions(run: dict, split: str = "test") -> dict[str, tuple[int, np.ndarray]]:
     """clip id -> (label id, probabilities) from a run's <split>_predictions.csv, checked against its results.json
     (the same clips: a predictions file left from another scoring is refused, not paired)."""
-    from hf_ser.evaluation import clips_fingerprint
+    from hf_ser.evaluation.scoring import clips_fingerprint
 
     folder = Path(run.get("_path", run.get("output_dir", "."))).parent if run.get("_path") else Path(run["output_dir"])
     path = folder / f"{split}_predictions.csv"

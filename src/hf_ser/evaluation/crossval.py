@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from hf_ser.data.loading import DataError
+from hf_ser.evaluation.reporting import write_json
+from hf_ser.evaluation.stats import aggregate
 from hf_ser.labels import CORPORA
-from hf_ser.reporting import write_json
-from hf_ser.stats import aggregate
-from hf_ser.transforms import DataError
 
 __all__ = ["cross_validation_report", "dataset_configs", "expand_protocols"]
 

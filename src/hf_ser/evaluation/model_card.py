@@ -6,13 +6,13 @@ from pathlib import Path
 
 import yaml
 
+from hf_ser.evaluation.reporting import confusion_markdown
 from hf_ser.labels import CORPUS_LICENSES, EMOTIONS
-from hf_ser.modeling import TINY_HUBERT
-from hf_ser.reporting import confusion_markdown
+from hf_ser.modeling.loading import TINY_HUBERT
 
 __all__ = ["DEFAULT_TEMPLATE", "render_model_card"]
 
-DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "model_card.md"
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[3] / "model_card.md"
 METHOD_LONG = {
     "none": "full fine-tuning",
     "qkv": "LoRA on the attention q/k/v projections (head trained)",

@@ -14,7 +14,6 @@ __all__ = [
     "confusion_markdown",
     "load_results",
     "plot_confusion_matrix",
-    "save_figure",
     "versions",
     "write_json",
 ]
@@ -80,31 +79,9 @@ def plot_confusion_matrix(
             text = "n/a" if math.isnan(v) else f"{v:.1f}"
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if v > 55 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="% of true class")
+    from hf_ser.outputs import save_figure
+
     return save_figure(fig, ax, path, title)
-
-
-def save_figure(fig, ax, path: str | os.PathLike, title: str = "") -> Path:
-    """Title, tight layout, write the PNG (making its folder), close the figure."""
-    import matplotlib.pyplot as plt
-
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    from hf_ser.outputs import PNG_SOFTWARE, atomic_file
-
-    out = Path(path)
-    try:
-        with atomic_file(out, "wb") as fh:  # tagged, so a later run may replace it (hf_ser.outputs)
-            fig.savefig(fh, format="png", metadata={"Software": f"{PNG_SOFTWARE} {_version()}"})
-    finally:
-        plt.close(fig)
-    return out
-
-
-def _version() -> str:
-    import hf_ser
-
-    return hf_ser.__version__
 
 
 def write_json(obj: dict, path: str | os.PathLike) -> Path:

@@ -1,7 +1,7 @@
 """Scoring a model on a dataset split: batch-independent logits, the SER bundle, per-clip predictions.
 
 The same functions score validation during training, the test split in ``results.json`` and ``recipes/eval.py score``,
-so a saved model re-scored at any batch size reproduces the numbers its run reported (see :mod:`hf_ser.inference`).
+so a saved model re-scored at any batch size reproduces the numbers its run reported (see :mod:`hf_ser.inference.forward`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hf_ser.architectures import fixed_input_samples
-from hf_ser.inference import (
+from hf_ser.data.loading import DataError, load_ser_dataset
+from hf_ser.data.transforms import EvalTransform, clip_lengths
+from hf_ser.evaluation.metrics.functional import ser_metrics, softmax
+from hf_ser.evaluation.stats import bootstrap_intervals
+from hf_ser.inference.forward import (
     LabelMismatchError,
     emotion_columns,
     forward_arrays,
@@ -24,9 +27,7 @@ from hf_ser.inference import (
     padding_sensitive,
 )
 from hf_ser.labels import CORPORA, EMOTIONS
-from hf_ser.metrics.functional import ser_metrics, softmax
-from hf_ser.stats import bootstrap_intervals
-from hf_ser.transforms import DataError, EvalTransform, clip_lengths, load_ser_dataset
+from hf_ser.modeling.architectures import fixed_input_samples
 
 __all__ = [
     "NonFiniteLogitsError",
@@ -99,7 +100,7 @@ def score_logits(
     n_boot: int = 1000,
 ) -> dict:
     """The SER bundle of one split plus per-corpus accuracy, the clip count and 95% bootstrap intervals of accuracy,
-    macro F1, UAR and EER over clips and (with ``speakers``) over speakers (hf_ser.stats)."""
+    macro F1, UAR and EER over clips and (with ``speakers``) over speakers (hf_ser.evaluation.stats)."""
     bad = int((~np.isfinite(logits)).any(axis=1).sum())
     if bad:
         raise NonFiniteLogitsError(f"the model produced NaN or infinite logits for {bad} of {len(logits)} clips")
@@ -248,8 +249,8 @@ def score_checkpoint(
 ) -> dict:
     """Score any saved checkpoint (local folder or Hub id) on one split, in fp32, as the run that made it did;
     writes results.json, confusion_matrix.png and <split>_predictions.csv."""
-    from hf_ser.modeling import ModelLoadError, load_classifier
-    from hf_ser.reporting import plot_confusion_matrix, versions, write_json
+    from hf_ser.evaluation.reporting import plot_confusion_matrix, versions, write_json
+    from hf_ser.modeling.loading import ModelLoadError, load_classifier
 
     check_score_dir(output_dir, model, dataset, split)
     if batch_size < 1:

@@ -52,7 +52,7 @@ def _class_counts(probs: np.ndarray, refs: np.ndarray, W: np.ndarray) -> dict[st
 
 
 def _weighted_eer(scores: np.ndarray, positive: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """binary_eer (hf_ser.metrics) of every resample at once: the resamples are count weights over the same scores,
+    """binary_eer (hf_ser.evaluation.metrics) of every resample at once: the resamples are count weights over the same scores,
     so one sort serves them all; ties form one step, the crossing is interpolated, as binary_eer does."""
     order = np.argsort(-scores, kind="mergesort")
     s, y = scores[order], positive[order].astype(np.float64)

@@ -30,8 +30,8 @@ jinja2
 
 def load_for_app(model: str, *, default: bool):
     """(EmotionPredictor, None), or (None, what to do) when the model cannot be loaded."""
-    from hf_ser.modeling import ModelLoadError
-    from hf_ser.predict import EmotionPredictor
+    from hf_ser.inference.predict import EmotionPredictor
+    from hf_ser.modeling.loading import ModelLoadError
 
     if default and not Path(model).is_dir():
         return None, (f"There is no `{model}` yet: run `make demo` (it trains the demo model there), or start the app "

@@ -57,7 +57,7 @@ class _Logits(torch.nn.Module):
 def _example_inputs(model, fe) -> tuple[dict, dict]:
     """(example tensors, dynamic shapes) for the model's main input (+ attention mask): batch and samples dynamic for
     raw-waveform models; for a fixed-window extractor (Whisper: mel frames of 30 s) only the batch is dynamic."""
-    from hf_ser.architectures import feature_inputs, fixed_input_samples
+    from hf_ser.modeling.architectures import feature_inputs, fixed_input_samples
 
     rate = int(fe.sampling_rate)
     rng = np.random.default_rng(0)
@@ -95,7 +95,7 @@ def export_onnx(
     interrupted export leaves nothing behind, and an earlier export there stays until the new one is whole. Raises
     ModelLoadError for a model that cannot be loaded and ExportError for a folder it must not write into or an
     export that fails."""
-    from hf_ser.modeling import load_classifier
+    from hf_ser.modeling.loading import load_classifier
 
     if quantize not in (None, "int8"):
         raise ValueError(f"--quantize {quantize}: only int8 is supported")

@@ -22,8 +22,8 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
-from hf_ser.architectures import feature_inputs, fixed_input_samples
 from hf_ser.labels import EMOTIONS
+from hf_ser.modeling.architectures import feature_inputs, fixed_input_samples
 
 __all__ = [
     "LabelMismatchError",
@@ -107,7 +107,7 @@ def model_inputs(feature_extractor, arrays: Sequence[np.ndarray], *, equal_lengt
 
     The one place arrays become model inputs (torch forward, pooled features, ONNX Runtime): a single clip goes
     through the feature extractor exactly as pipeline() sends it (no padding argument); padding follows the
-    extractor's own rules (:func:`hf_ser.architectures.feature_inputs`)."""
+    extractor's own rules (:func:`hf_ser.modeling.architectures.feature_inputs`)."""
     if equal_length:
         by_len: dict[int, list[int]] = defaultdict(list)
         for i, a in enumerate(arrays):

@@ -1,9 +1,9 @@
 """Predicting emotions for files, folders and long recordings: what ``hf-ser predict`` and the web demo run.
 
 :class:`EmotionPredictor` loads a checkpoint (a folder or Hub id, PyTorch) or an exported ONNX folder, and turns
-audio into probabilities over the model's labels. Files are decoded by :mod:`hf_ser.audio_stream`; folders are
+audio into probabilities over the model's labels. Files are decoded by :mod:`hf_ser.inference.audio_stream`; folders are
 batched across files, longest-first order kept out of the results (rows come back in input order); long recordings
-are cut into windows by :mod:`hf_ser.windows`, and silent windows are marked instead of classified.
+are cut into windows by :mod:`hf_ser.inference.windows`, and silent windows are marked instead of classified.
 """
 
 from __future__ import annotations
@@ -18,11 +18,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hf_ser.architectures import fixed_input_samples, max_input_seconds
 from hf_ser.audio import MIN_SECONDS
-from hf_ser.audio_stream import AUDIO_SUFFIXES, DecodeReport, UnreadableAudio, audio_info, read_audio, stream_audio
-from hf_ser.inference import forward_arrays, length_sorted_batches, model_inputs, padding_sensitive
-from hf_ser.windows import is_silent, iter_windows, summarise
+from hf_ser.inference.audio_stream import (
+    AUDIO_SUFFIXES,
+    DecodeReport,
+    UnreadableAudio,
+    audio_info,
+    read_audio,
+    stream_audio,
+)
+from hf_ser.inference.forward import forward_arrays, length_sorted_batches, model_inputs, padding_sensitive
+from hf_ser.inference.windows import is_silent, iter_windows, summarise
+from hf_ser.modeling.architectures import fixed_input_samples, max_input_seconds
 
 __all__ = ["EmotionPredictor", "FileResult", "Segment", "expand_inputs"]
 
@@ -85,7 +92,7 @@ class _OnnxBackend:
     def __init__(self, folder: Path, device: str):
         import onnxruntime as ort
 
-        from hf_ser.export import onnx_model_file
+        from hf_ser.inference.export import onnx_model_file
 
         providers = (
             ["CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -135,7 +142,7 @@ class EmotionPredictor:
         Hub id that cannot be reached, before any audio is read."""
         from transformers import AutoConfig, AutoFeatureExtractor
 
-        from hf_ser.modeling import ModelLoadError, load_classifier, load_pretrained
+        from hf_ser.modeling.loading import ModelLoadError, load_classifier, load_pretrained
 
         if dtype not in DTYPES:
             raise ModelLoadError(f"--dtype {dtype}: one of {', '.join(DTYPES)}")
@@ -150,7 +157,7 @@ class EmotionPredictor:
         if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ModelLoadError(f"--device {device}: there are {torch.cuda.device_count()} CUDA devices here")
         if backend == "onnx":
-            from hf_ser.export import onnx_model_file
+            from hf_ser.inference.export import onnx_model_file
 
             folder = Path(name_or_path).expanduser()
             if not folder.is_dir():

@@ -1,6 +1,6 @@
 """The web demo (Gradio): record or upload a clip, see its emotions; a long recording gets emotion over time.
 
-Everything it computes comes from :mod:`hf_ser.predict` (the same predictor as ``hf-ser predict``): a clip no
+Everything it computes comes from :mod:`hf_ser.inference.predict` (the same predictor as ``hf-ser predict``): a clip no
 longer than the window is classified whole; a longer one is cut into windows, silent windows are marked, and the
 page shows the recording's summary, the emotion-over-time chart and a CSV of the windows. A bad upload (not audio,
 empty, silent, too long) is a message on the page; the app keeps serving.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hf_ser.audio_stream import UnreadableAudio, audio_info
-from hf_ser.windows import plot_emotion_over_time
+from hf_ser.inference.audio_stream import UnreadableAudio, audio_info
+from hf_ser.inference.windows import plot_emotion_over_time
 
 __all__ = ["WINDOW_S", "HOP_S", "MAX_SECONDS", "analyse", "build_app"]
 

@@ -122,6 +122,6 @@ def plot_emotion_over_time(times: Sequence[tuple[float, float]], probs: np.ndarr
     band.set_yticks([])
     band.set_ylabel("top", rotation=0, ha="right", va="center")
     band.set_xlabel("time (s)")
-    from hf_ser.reporting import save_figure
+    from hf_ser.outputs import save_figure
 
     return save_figure(fig, ax, path, title)

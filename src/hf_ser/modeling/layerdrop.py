@@ -130,7 +130,7 @@ def record_dropped_layers(model: nn.Module) -> int:
         droppable += not keep
     logger.info(
         "LayerDrop %.2f over %d of %d encoder layers: a dropped layer passes its input on and records it as its "
-        "hidden state (hf_ser.layerdrop), so the weighted layer sum always sees every layer",
+        "hidden state (hf_ser.modeling.layerdrop), so the weighted layer sum always sees every layer",
         p,
         droppable,
         len(encoder.layers),

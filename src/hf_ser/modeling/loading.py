@@ -15,17 +15,17 @@ from transformers import (
     Wav2Vec2FeatureExtractor,
 )
 
-from hf_ser.architectures import (
+from hf_ser.hub import hub_offline, looks_like_hub_id
+from hf_ser.labels import EMOTIONS, ID2LABEL, LABEL2ID
+from hf_ser.modeling.architectures import (
     audio_classifier_class,
     freeze_backbone,
     lora_target_modules,
     resolve_attn_implementation,
 )
-from hf_ser.architectures import freeze_feature_encoder as freeze_front_end
-from hf_ser.hub import hub_offline, looks_like_hub_id
-from hf_ser.labels import EMOTIONS, ID2LABEL, LABEL2ID
-from hf_ser.layerdrop import record_dropped_layers
-from hf_ser.wavlm_lora import route_attention_through_projections
+from hf_ser.modeling.architectures import freeze_feature_encoder as freeze_front_end
+from hf_ser.modeling.layerdrop import record_dropped_layers
+from hf_ser.modeling.wavlm_lora import route_attention_through_projections
 
 __all__ = [
     "LORA_METHODS",
@@ -43,7 +43,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TINY_HUBERT = "hf-ser/tiny-hubert"
-# the LoRA presets; which modules each adapts depends on the architecture (hf_ser.architectures.lora_target_modules)
+# the LoRA presets; which modules each adapts depends on the architecture (hf_ser.modeling.architectures.lora_target_modules)
 LORA_METHODS = ("qkv", "all-linear")
 HEAD_MODULES = ["projector", "classifier"]
 
@@ -233,7 +233,7 @@ def apply_method(model, method: str, *, lora_r: int = 8, lora_alpha: int = 16, l
                  freeze_feature_encoder: bool = False):  # fmt: skip
     """Return the model to train for ``method`` (a PeftModel for the LoRA methods).
 
-    Every method trains with LayerDrop made safe for the weighted layer sum (:mod:`hf_ser.layerdrop`)."""
+    Every method trains with LayerDrop made safe for the weighted layer sum (:mod:`hf_ser.modeling.layerdrop`)."""
     if method not in ("none", "classifier", *LORA_METHODS):
         raise ValueError(f"--peft {method!r}: expected one of none, qkv, classifier, all-linear")
     record_dropped_layers(model)

@@ -1,7 +1,7 @@
 """Classifier-only training on cached backbone features (``--peft classifier --cache_features``).
 
 The head of an audio classifier (layer weights, projector, classifier) trains with the ordinary Trainer on the
-pooled features of :mod:`hf_ser.features`: every epoch costs a few matrix products instead of a backbone pass per
+pooled features of :mod:`hf_ser.training.features`: every epoch costs a few matrix products instead of a backbone pass per
 clip. At the end the trained head is put back into the full model, which is exported as an ordinary checkpoint.
 """
 
@@ -17,7 +17,8 @@ from torch import nn
 from transformers import TrainerCallback
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from hf_ser.features import FeatureSpec, cached_features, model_fingerprint
+from hf_ser.evaluation.validation import log_validation
+from hf_ser.training.features import FeatureSpec, cached_features, model_fingerprint
 
 __all__ = ["CachedFeatureDataset", "CachedHead", "train_head_on_cached_features"]
 
@@ -88,8 +89,6 @@ def train_head_on_cached_features(model, feature_extractor, train_raw, val_raw, 
 
     ``model`` (backbone frozen) ends with the best head in place."""
     from transformers import Trainer
-
-    from hf_ser.training import log_validation
 
     device = training_args.device
     model.to(device)

@@ -310,8 +310,8 @@ def validate_args(model_args, data_args, training_args) -> None:
                                                                                    Path(src).expanduser()):  # fmt: skip
             errors.append(f"--output_dir {training_args.output_dir} overlaps {flag} {src}: a run there (or "
                           "--overwrite_output_dir) would write over what it reads; choose another --output_dir")  # fmt: skip
-    from hf_ser.layout import check_protocol_name
-    from hf_ser.protocols import ProtocolError
+    from hf_ser.data.layout import check_protocol_name
+    from hf_ser.data.protocols import ProtocolError
 
     try:
         check_protocol_name(data_args.protocol)
@@ -330,7 +330,7 @@ def validate_args(model_args, data_args, training_args) -> None:
         )
     if model_args.feature_views < 1:
         errors.append(f"--feature_views {model_args.feature_views}: must be >= 1")
-    from hf_ser.architectures import ATTN_IMPLEMENTATIONS
+    from hf_ser.modeling.architectures import ATTN_IMPLEMENTATIONS
 
     if model_args.attn_implementation not in ATTN_IMPLEMENTATIONS:
         errors.append(

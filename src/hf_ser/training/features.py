@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hf_ser.architectures import backbone, pools_over_attention_mask
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig, build_augmentation, random_crop
-from hf_ser.inference import length_sorted_batches, model_inputs, padding_sensitive
-from hf_ser.transforms import clip_lengths, clip_samples
+from hf_ser.data.transforms import clip_lengths, clip_samples
+from hf_ser.inference.forward import length_sorted_batches, model_inputs, padding_sensitive
+from hf_ser.modeling.architectures import backbone, pools_over_attention_mask
 
 __all__ = ["FeatureSpec", "cached_features", "default_cache_dir", "model_fingerprint", "pooled_hidden_states"]
 

@@ -1,179 +1,36 @@
-"""The Trainer run behind recipes/train.py: metrics hook, divergence guard, batch-independent validation, run folder."""
+"""The run behind recipes/train.py: load the data and the backbone, apply the method, train, score validation and
+test on whole clips, write the run folder (model, adapter, results, predictions, confusion matrix, model card)."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import math
-import resource
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from transformers import TrainerCallback
-
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig
-from hf_ser.evaluation import clip_ids, predict_split, score_split, write_predictions
+from hf_ser.data.loading import DataError, load_ser_dataset
+from hf_ser.data.transforms import AudioCollator, TrainTransform, clip_lengths
+from hf_ser.evaluation.scoring import clip_ids, score_split, write_predictions
+from hf_ser.evaluation.validation import compute_metrics
 from hf_ser.labels import EMOTIONS
-from hf_ser.metrics.functional import ser_metrics
-from hf_ser.sampling import DurationBatchSampler
-from hf_ser.transforms import AudioCollator, DataError, TrainTransform, clip_lengths, load_ser_dataset
+from hf_ser.training.trainer import DivergenceGuard, TrainingDivergedError, make_trainer, peak_memory_mb
 
-__all__ = [
-    "DIVERGED_ERRORS",
-    "SCALAR_METRICS",
-    "USER_ERRORS",
-    "DivergenceGuard",
-    "TrainingDivergedError",
-    "compute_metrics",
-    "log_validation",
-    "make_trainer",
-    "peak_memory_mb",
-    "train",
-]
+__all__ = ["DIVERGED_ERRORS", "USER_ERRORS", "train"]
 
 logger = logging.getLogger(__name__)
 
-SCALAR_METRICS = ("accuracy", "f1_macro", "f1_weighted", "uar", "eer", "eer_micro")
-
-
-class TrainingDivergedError(RuntimeError):
-    """NaN or infinite loss or logits; the message names the step, the learning rate and the last good checkpoint."""
-
 
 def _error_kinds():
-    from hf_ser.architectures import ArchitectureError
-    from hf_ser.configs import ConfigError
-    from hf_ser.evaluation import NonFiniteLogitsError
+    from hf_ser.evaluation.scoring import NonFiniteLogitsError
     from hf_ser.hub import HubUnavailableError
-    from hf_ser.modeling import ModelLoadError
-    from hf_ser.rundir import RunDirError
+    from hf_ser.modeling.architectures import ArchitectureError
+    from hf_ser.modeling.loading import ModelLoadError
+    from hf_ser.training.configs import ConfigError
+    from hf_ser.training.rundir import RunDirError
 
     user = (DataError, ModelLoadError, HubUnavailableError, ConfigError, RunDirError, ArchitectureError)
     return user, (TrainingDivergedError, NonFiniteLogitsError)
-
-
-def compute_metrics(eval_pred) -> dict[str, float]:
-    """Trainer hook: the scalar part of the SER bundle on the validation logits.
-
-    Non-finite logits give NaN metrics and ``nonfinite_logits`` (the count), which DivergenceGuard turns into a
-    stop before the diverged model is saved."""
-    logits, labels = eval_pred.predictions, eval_pred.label_ids
-    if isinstance(logits, tuple):
-        logits = logits[0]
-    bad = int((~np.isfinite(logits)).any(axis=1).sum())
-    if bad:
-        return {**dict.fromkeys(SCALAR_METRICS, float("nan")), "nonfinite_logits": bad}
-    full = ser_metrics(logits, labels, label_names=EMOTIONS)
-    return {k: full[k] for k in SCALAR_METRICS}
-
-
-class DivergenceGuard(TrainerCallback):
-    """Stops the run at the first NaN/inf training loss or validation logits, before that model is saved (the
-    Trainer logs, then evaluates, then saves), so the checkpoints on disk are the last good ones."""
-
-    def _stop(self, args, state, what: str):
-        lrs = [h["learning_rate"] for h in state.log_history if "learning_rate" in h]
-        lr = f"{lrs[-1]:.3g}" if lrs else f"{args.learning_rate:.3g}"
-        ckpts = sorted(Path(args.output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-        last = str(ckpts[-1]) if ckpts else None
-        keep = (f"the last good checkpoint is {last} (resume with --resume_from_checkpoint {last} and a lower "
-                "--learning_rate)") if last else "no checkpoint was saved before it"  # fmt: skip
-        raise TrainingDivergedError(
-            f"training diverged: {what} at step {state.global_step} (learning rate {lr}); {keep}"
-        )
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        loss = (logs or {}).get("loss")
-        if isinstance(loss, float) and not math.isfinite(loss):
-            self._stop(args, state, f"training loss {loss}")
-
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        bad = (metrics or {}).get("eval_nonfinite_logits", 0)
-        if bad:
-            self._stop(args, state, f"NaN/inf logits for {int(bad)} validation clips")
-
-
-def peak_memory_mb() -> dict[str, float]:
-    out = {"cpu_rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if torch.cuda.is_available():
-        out["gpu_allocated_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    return out
-
-
-def _autocast_dtype(args) -> torch.dtype | None:
-    return torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
-
-
-def log_validation(trainer, logits: np.ndarray, labels: np.ndarray, prefix: str, start: float) -> dict:
-    """What Trainer.evaluate reports, for validation logits computed outside its loop: metrics (and loss) prefixed,
-    speed, logged, and passed to the callbacks (DivergenceGuard reads them there)."""
-    from transformers import EvalPrediction
-    from transformers.trainer_utils import speed_metrics
-
-    metrics = compute_metrics(EvalPrediction(predictions=logits, label_ids=labels))
-    if "nonfinite_logits" not in metrics:
-        metrics["loss"] = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)))
-    metrics = {f"{prefix}_{k}": v for k, v in metrics.items()}
-    metrics.update(speed_metrics(prefix, start, num_samples=len(labels)))
-    trainer.log(metrics)
-    trainer.control = trainer.callback_handler.on_evaluate(trainer.args, trainer.state, trainer.control, metrics)
-    return metrics
-
-
-def make_trainer(
-    *args, train_lengths: list[int] | None = None, eval_raw=None, max_batch_seconds: float | None = None, **kwargs
-):
-    """A transformers Trainer with two SER changes.
-
-    - Training batches are grouped by length from ``train_lengths`` (metadata) instead of indexing the dataset,
-      which with an on-the-fly audio transform would decode every clip to measure it; with ``max_batch_seconds``
-      they are duration-budget batches (:class:`hf_ser.sampling.DurationBatchSampler`).
-    - Validation scores ``eval_raw`` (whole clips) through :func:`hf_ser.evaluation.predict_split`, the path every
-      other score takes, so no clip's score depends on its batch (the Trainer's own eval sampler mixes lengths).
-      Every process scores the whole split (it is small), so no gathering can drop or repeat clips.
-    """
-    from transformers import Trainer
-    from transformers.trainer_pt_utils import LengthGroupedSampler
-
-    class SERTrainer(Trainer):
-        duration_sampler = None
-
-        def _get_train_sampler(self, train_dataset=None):
-            if max_batch_seconds is not None:
-                if train_lengths is None:
-                    raise DataError("--max_batch_seconds needs the dataset's 'duration' column")
-                if self.duration_sampler is None:
-                    self.duration_sampler = DurationBatchSampler(
-                        train_lengths,
-                        max_batch_samples=int(max_batch_seconds * SAMPLING_RATE),
-                        seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
-                        num_replicas=max(1, self.args.world_size),
-                        rank=self.args.process_index,
-                    )
-                return self.duration_sampler
-            if self.args.train_sampling_strategy == "group_by_length" and train_lengths is not None:
-                return LengthGroupedSampler(
-                    self.args.train_batch_size * self.args.gradient_accumulation_steps, lengths=train_lengths
-                )
-            return super()._get_train_sampler(train_dataset)
-
-        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
-            if eval_dataset is not None or eval_raw is None:
-                return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
-            start = time.time()
-            model = (
-                self.model.module if isinstance(self.model, torch.nn.parallel.DistributedDataParallel) else self.model
-            )
-            logits, labels = predict_split(model, self.processing_class, eval_raw,
-                                           batch_size=self.args.eval_batch_size, device=self.args.device,
-                                           autocast_dtype=_autocast_dtype(self.args), desc="Validation")  # fmt: skip
-            return log_validation(self, logits, labels, metric_key_prefix, start)
-
-    trainer = SERTrainer(*args, **kwargs)
-    trainer.add_callback(DivergenceGuard())
-    return trainer
 
 
 def _batching(trainer, data_args, training_args) -> dict:
@@ -197,10 +54,10 @@ def _select_rows(dd, data_args):
 def train(model_args, data_args, training_args, *, command: str | None = None, callbacks=()) -> dict:
     """Fine-tune, score validation and test, write the run folder; returns results.json's content (on the main
     process; the others return an empty dict). ``callbacks`` are extra TrainerCallbacks (timers, loggers)."""
+    from hf_ser.evaluation.reporting import plot_confusion_matrix, versions, write_json
     from hf_ser.hub import check_hub_push
-    from hf_ser.modeling import apply_method, count_parameters, export_model, load_backbone
-    from hf_ser.reporting import plot_confusion_matrix, versions, write_json
-    from hf_ser.rundir import prepare_run_dir
+    from hf_ser.modeling.loading import apply_method, count_parameters, export_model, load_backbone
+    from hf_ser.training.rundir import prepare_run_dir
 
     # Check the output folder and the push target before any data or model is loaded
     resume = prepare_run_dir(training_args.output_dir, training_args.resume_from_checkpoint,
@@ -246,7 +103,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
     augment = AugmentConfig(
         **{f.name: getattr(data_args, f.name) for f in dataclasses.fields(AugmentConfig) if hasattr(data_args, f.name)}
     )
-    from hf_ser.architectures import spec_augment_min_samples
+    from hf_ser.modeling.architectures import spec_augment_min_samples
 
     collator = AudioCollator(
         feature_extractor,
@@ -259,8 +116,8 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
         print(f"Resuming from {resume}", flush=True)
     feature_seconds = None
     if model_args.peft == "classifier" and model_args.cache_features is not False:
-        from hf_ser.cached_head import train_head_on_cached_features
-        from hf_ser.features import FeatureSpec
+        from hf_ser.training.cached_head import train_head_on_cached_features
+        from hf_ser.training.features import FeatureSpec
 
         spec = FeatureSpec(views=model_args.feature_views, max_duration=data_args.max_duration,
                            augment=tuple(dataclasses.asdict(augment).items()), seed=training_args.seed,
@@ -353,7 +210,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
         out / "confusion_matrix.png",
         title=f"{Path(model_args.model_name_or_path).name} ({model_args.peft}), {data_args.protocol} test",
     )
-    from hf_ser.model_card import render_model_card
+    from hf_ser.evaluation.model_card import render_model_card
 
     render_model_card(results, template=training_args.model_card_template).save(str(out / "README.md"))
     if push_repo:

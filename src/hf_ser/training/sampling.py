@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from transformers.trainer_pt_utils import BatchRebalanceSampler
 
-from hf_ser.inference import length_sorted_batches
+from hf_ser.inference.forward import length_sorted_batches
 
 __all__ = ["DurationBatchSampler", "pack_by_duration"]
 

@@ -1,10 +1,10 @@
 """One pure scanner per corpus: a folder as downloaded -> Utterance records + a report of what was skipped."""
 
-from hf_ser.corpora.base import AUDIO_EXTENSIONS, CorpusError, ScanResult, Skipped, UnparseableName, Utterance
-from hf_ser.corpora.crema_d import scan_crema_d
-from hf_ser.corpora.ravdess import scan_ravdess
-from hf_ser.corpora.savee import scan_savee
-from hf_ser.corpora.tess import scan_tess
+from hf_ser.data.corpora.base import AUDIO_EXTENSIONS, CorpusError, ScanResult, Skipped, UnparseableName, Utterance
+from hf_ser.data.corpora.crema_d import scan_crema_d
+from hf_ser.data.corpora.ravdess import scan_ravdess
+from hf_ser.data.corpora.savee import scan_savee
+from hf_ser.data.corpora.tess import scan_tess
 
 __all__ = [
     "AUDIO_EXTENSIONS",

@@ -9,7 +9,7 @@ import re
 from functools import partial
 from pathlib import Path
 
-from hf_ser.corpora.base import ScanResult, UnparseableName, Utterance, scan_tree
+from hf_ser.data.corpora.base import ScanResult, UnparseableName, Utterance, scan_tree
 from hf_ser.labels import CREMA_D_EMOTIONS
 
 __all__ = ["CREMA_D_FEMALE_ACTORS", "parse_crema_d_name", "read_crema_d_demographics", "scan_crema_d"]

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from hf_ser.corpora.base import ScanResult, UnparseableName, Utterance, scan_tree
+from hf_ser.data.corpora.base import ScanResult, UnparseableName, Utterance, scan_tree
 from hf_ser.labels import SAVEE_EMOTIONS
 
 __all__ = ["parse_savee_name", "scan_savee"]

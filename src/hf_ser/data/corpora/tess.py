@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hf_ser.corpora.base import ScanResult, UnparseableName, Utterance, scan_tree
+from hf_ser.data.corpora.base import ScanResult, UnparseableName, Utterance, scan_tree
 from hf_ser.labels import TESS_EMOTIONS
 
 __all__ = ["parse_tess_name", "scan_tess"]

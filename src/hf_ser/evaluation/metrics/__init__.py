@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hf_ser.metrics.functional import (
+from hf_ser.evaluation.metrics.functional import (
     binary_eer,
     confusion_matrix,
     eer_micro,

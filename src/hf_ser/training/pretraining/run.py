@@ -16,10 +16,10 @@ from tqdm.auto import tqdm
 from transformers import Trainer, TrainingArguments, set_seed
 
 from hf_ser.audio import AudioCheckError, decode_file
-from hf_ser.audio_stream import AUDIO_SUFFIXES
-from hf_ser.configs import ConfigError
+from hf_ser.inference.audio_stream import AUDIO_SUFFIXES
 from hf_ser.outputs import overlaps
-from hf_ser.pretraining import (
+from hf_ser.training.configs import ConfigError
+from hf_ser.training.pretraining.masked_prediction import (
     WINDOW,
     Codebook,
     HubertForMaskedPrediction,
@@ -152,9 +152,9 @@ def _voices(root: Path) -> int | None:
 
 def pretrain(args: PretrainArguments, targs: PretrainTrainingArguments, *, command: str = "") -> dict:
     """Run the recipe; returns pretraining.json's content."""
-    from hf_ser.modeling import _tiny_feature_extractor, tiny_hubert_config
-    from hf_ser.reporting import versions, write_json
-    from hf_ser.rundir import prepare_run_dir
+    from hf_ser.evaluation.reporting import versions, write_json
+    from hf_ser.modeling.loading import _tiny_feature_extractor, tiny_hubert_config
+    from hf_ser.training.rundir import prepare_run_dir
 
     validate_pretrain_args(args, targs)
     resume = prepare_run_dir(targs.output_dir, targs.resume_from_checkpoint, overwrite=targs.overwrite_output_dir)

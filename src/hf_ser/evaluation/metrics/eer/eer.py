@@ -4,7 +4,7 @@ import datasets
 import evaluate
 import numpy as np
 
-from hf_ser.metrics.functional import binary_eer, eer_micro, eer_per_class
+from hf_ser.evaluation.metrics.functional import binary_eer, eer_micro, eer_per_class
 
 _CITATION = """\
 @inproceedings{hf_ser,

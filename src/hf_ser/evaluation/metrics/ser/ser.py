@@ -4,7 +4,7 @@ import datasets
 import evaluate
 import numpy as np
 
-from hf_ser.metrics.functional import ser_metrics
+from hf_ser.evaluation.metrics.functional import ser_metrics
 
 _CITATION = """\
 @inproceedings{hf_ser,
