@@ -19,6 +19,7 @@ import sys
 
 from hf_ser.data.build import BuildConfig, BuildError, build_eight_emotions
 from hf_ser.hub import HubUnavailableError, check_hub_push, upload_folder
+from hf_ser.labels import LabelMapError, parse_label_map
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--validation-size", type=float, default=0.1, help="fraction of files in validation (default 0.1)")
     p.add_argument("--folds", type=int, default=5, help="speaker k-fold configs speaker_fold0..k-1 (default 5)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
+    p.add_argument("--label-map", help="merge labels at build time: presets (no_calm: calm -> neutral), name=target "
+                   "pairs or a YAML/JSON file (default: the eight emotions as the corpora label them)")  # fmt: skip
     p.add_argument("--push-to-hub", metavar="REPO", help="dataset repo id to upload the folder to (private)")
     p.add_argument("--public", action="store_true", help="make the pushed repo public (check the corpora's licences)")
     return p.parse_args(argv)
@@ -63,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
             num_proc=args.num_proc,
             overwrite=args.overwrite,
             folds=args.folds,
+            label_map=parse_label_map(args.label_map, "--label-map"),
         )
         command = "python dataset_scripts/eight_emotions.py " + shlex.join(argv if argv is not None else sys.argv[1:])
         report = build_eight_emotions(cfg, command=command)
-    except (BuildError, HubUnavailableError) as err:
+    except (BuildError, HubUnavailableError, LabelMapError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
@@ -75,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return 143 if why == "SIGTERM" else 130
 
     n = sum(sum(d.values()) for d in report.final.values())
-    print(f"\nWrote {report.output_dir}: {n} clips, {report.total_hours:.2f} h, in {report.total_seconds:.1f} s")
+    print(
+        f"\nWrote {report.output_dir}: {n} clips, {report.total_hours:.2f} h, in {report.total_seconds:.1f} s; "
+        f"{len(cfg.label_names)} labels ({', '.join(cfg.label_names)})"
+    )
     for protocol, splits in report.split_counts.items():
         print(f"  {protocol:14s} " + "  ".join(f"{s} {k}" for s, k in splits.items()))
     for protocol, why in report.left_out.items():

@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 from hf_ser.data.loading import DataError
+from hf_ser.evaluation.alignment import describe
 from hf_ser.evaluation.comparison import check_runs, comparison_markdown, seed_table, significance_table
 from hf_ser.evaluation.reporting import load_results
 from hf_ser.evaluation.scoring import NonFiniteLogitsError, score_checkpoint
+from hf_ser.labels import parse_label_map
 from hf_ser.modeling.loading import ModelLoadError
 from hf_ser.outputs import OutputPathError, atomic_file, guard_output
 
@@ -46,10 +48,17 @@ def main(argv: list[str] | None = None) -> int:
         "--batch_size", type=int, default=16, help="clips per forward pass (the scores do not depend on it)"
     )
     s.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    s.add_argument("--label_map", help="explicit label merges and names where the model's labels and the dataset's "
+                   "differ: presets (iemocap4, no_calm), name=target pairs, or a YAML/JSON file")  # fmt: skip
     c = sub.add_parser("compare", help="Table-3 style Markdown of several runs' results.json")
     c.add_argument("runs", nargs="+", help="run folders (or results.json files)")
     c.add_argument("--split", default="test", choices=["validation", "test"])
     c.add_argument("--output", help="also write the table to this file")
+    c.add_argument(
+        "--allow_label_mismatch",
+        action="store_true",
+        help="tabulate runs scored on different label sets (refused otherwise: different tasks)",
+    )
     c.add_argument("--significance", action="store_true",
                    help="paired tests of each run against the first (paired bootstrap + McNemar, same test clips)")  # fmt: skip
     args = p.parse_args(argv)
@@ -57,11 +66,17 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "score":
-            r = score_checkpoint(args.model, args.dataset, args.protocol, args.split, args.output_dir,
-                                 batch_size=args.batch_size, device=args.device)[args.split]  # fmt: skip
+            results = score_checkpoint(args.model, args.dataset, args.protocol, args.split, args.output_dir,
+                                       batch_size=args.batch_size, device=args.device,
+                                       label_map=parse_label_map(args.label_map))  # fmt: skip
+            r = results[args.split]
             print(f"{args.model} on {args.protocol}/{args.split} ({r['num_samples']} clips): accuracy "
-                  f"{r['accuracy']:.4f}, F1 {r['f1_macro']:.4f}, UAR {r['uar']:.4f}, EER {r['eer']:.4f}\n"
-                  f"results.json and confusion_matrix.png in {args.output_dir}")  # fmt: skip
+                  f"{r['accuracy']:.4f}, F1 {r['f1_macro']:.4f}, UAR {r['uar']:.4f}, EER {r['eer']:.4f}")  # fmt: skip
+            if not results["labels"]["same_label_set"]:
+                print(describe(results["labels"]))
+                print(f"results.json, confusion_matrix.png and confusion_matrix_all_labels.png in {args.output_dir}")
+            else:
+                print(f"results.json and confusion_matrix.png in {args.output_dir}")
         else:
             runs = [load_results(r) for r in args.runs]
             if args.output:
@@ -72,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 if inside:
                     raise OutputPathError(f"--output {args.output}: inside the run folder {inside[0]}; write the "
                                           "table elsewhere")  # fmt: skip
-            check_runs(runs)
+            check_runs(runs, split=args.split, allow_label_mismatch=args.allow_label_mismatch)
             table = comparison_markdown(runs, split=args.split)
             seeds = seed_table(runs, split=args.split)
             if seeds:

@@ -196,3 +196,25 @@ def test_parallel_build_equals_serial(small_corpora, tmp_path):
 def test_build_config_rejects_unknown_corpus(tmp_path):
     with pytest.raises(BuildError, match="unknown corpus"):
         BuildConfig(corpora={"iemocap": "x"}, output_dir=str(tmp_path)).validate()
+
+
+def test_a_label_map_merges_labels_at_build_time(small_corpora, tmp_path, capsys):
+    from hf_ser.data.layout import load_eight_emotions
+
+    out = tmp_path / f"no_calm_{tmp_path.name}"
+    assert cli.main(["--output", str(out), *[a for k, v in small_corpora.items()
+                                             for a in (f"--{k.replace('_', '-')}", str(v))],
+                     "--num-proc", "1", "--label-map", "no_calm"]) == 0  # fmt: skip
+    assert "7 labels (angry, disgust, fear, happy, neutral, sad, surprise)" in capsys.readouterr().out
+    plain = _build(small_corpora, tmp_path / "plain")
+    dd = load_eight_emotions(str(out), "random")
+    names = dd["train"].features["label"].names
+    assert names == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    counts = Counter(names[y] for d in dd.values() for y in d["label"])
+    before = Counter({e: sum(c.get(e, 0) for c in plain.final.values()) for e in EMOTIONS})
+    assert counts["neutral"] == before["neutral"] + before["calm"] > before["neutral"]
+    assert all(counts[e] == before[e] for e in names if e != "neutral")
+    assert "Labels merged\nat build time (`--label-map`): calm -> neutral" in (out / "README.md").read_text()
+    assert cli.main(["--output", str(tmp_path / "bad"), "--savee", str(small_corpora["savee"]), "--label-map",
+                     "calm2neutral"]) == 2  # fmt: skip
+    assert "--label-map: 'calm2neutral' is neither a preset" in capsys.readouterr().err

@@ -41,8 +41,8 @@ def test_comparison_table_and_results_json_round_trip(tmp_path):
     loaded = load_results(tmp_path / "run")
     assert loaded["test"]["eer_per_class"]["calm"] is None or not math.isnan(loaded["test"]["eer_per_class"]["calm"])
     table = comparison_markdown([loaded]).splitlines()
-    assert table[0].startswith("| model | method | protocol | seed | F1 (macro) | EER | accuracy (%)")
-    assert "| m | qkv | speaker | " in table[2] and "| 75.00 |" in table[2] and "10 / 1,000 | 12 |" in table[2]
+    assert table[0].startswith("| model | method | protocol | labels | seed | F1 (macro) | EER | accuracy (%)")
+    assert "| m | qkv | speaker | 8 | " in table[2] and "| 75.00 |" in table[2] and "10 / 1,000 | 12 |" in table[2]
     with pytest.raises(ValueError, match="no 'validation' results"):
         comparison_markdown([loaded], split="validation")
     with pytest.raises(FileNotFoundError):

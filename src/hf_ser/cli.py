@@ -1,11 +1,14 @@
-"""The ``hf-ser`` console command: ``predict`` (files, folders, globs, long recordings) and ``export`` (ONNX).
+"""The ``hf-ser`` console command: ``predict`` (files, folders, globs, long recordings), ``export`` (ONNX) and
+``inspect`` (a checkpoint's health check).
 
     hf-ser predict clips/ --model outputs/demo --output predictions.csv
     hf-ser predict call.mp3 --model outputs/demo --window 4 --hop 2 --plot call.png
     hf-ser export --model outputs/demo --output outputs/demo-onnx --quantize int8
     hf-ser predict clips/ --model outputs/demo-onnx --backend onnx
+    hf-ser inspect superb/hubert-large-superb-er
 
 Exit status: 0 when every file was scored, 1 when some file could not be (its row says why), 2 for a usage error.
+inspect: 0 healthy, 1 usable with warnings, 2 unusable.
 """
 
 from __future__ import annotations
@@ -49,7 +52,21 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--model", required=True, help="checkpoint folder or Hub id")
     ex.add_argument("--output", required=True, help="folder to write model.onnx / model.int8.onnx and configs into")
     ex.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantisation of the MatMul weights")
+    ins = sub.add_parser("inspect", help="a checkpoint's health check: inputs, labels, head weights, a probe clip")
+    ins.add_argument("model", metavar="MODEL", help="checkpoint folder or Hub id")
+    ins.add_argument("--json", action="store_true", help="the findings as JSON (for scripts)")
+    ins.add_argument("--label_map", help="names for the model's labels (LABEL_0=neutral,...), presets or a file")
+    ins.add_argument("--no_probe", action="store_true", help="skip the forward pass on the probe clip")
     return p
+
+
+def inspect(args) -> int:
+    from hf_ser.inference.health import inspect_checkpoint
+    from hf_ser.labels import parse_label_map
+
+    result = inspect_checkpoint(args.model, label_map=parse_label_map(args.label_map), probe=not args.no_probe)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.report())
+    return result.status
 
 
 def _columns(labels, top_k) -> list[str]:
@@ -226,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
     try:
-        return predict(args) if args.command == "predict" else export(args)
+        return {"predict": predict, "export": export, "inspect": inspect}[args.command](args)
     except (ModelLoadError, OutputPathError, ExportError, _Usage, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

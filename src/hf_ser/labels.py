@@ -1,8 +1,21 @@
-"""The eight emotions and each corpus's code -> emotion map (the label contract of DESIGN.md)."""
+"""The label layer: canonical emotion names, the alias table that maps the spellings in the wild onto them, explicit
+many-to-one maps (presets and a user's ``--label_map``), and each corpus's code -> emotion map.
+
+Every model and dataset keeps its own label set; names meet only where two label sets meet (scoring a model on
+another dataset, warm-starting a head, merging corpora), and there through :func:`label_set`: a lookup, never a guess.
+A name that is not in the table stays itself and is reported as unknown."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
 __all__ = [
+    "CANONICAL_EMOTIONS",
+    "LABEL_MAP_PRESETS",
     "CORPORA",
     "CORPUS_LICENSES",
     "CREMA_D_EMOTIONS",
@@ -13,6 +26,15 @@ __all__ = [
     "RAVDESS_EMOTIONS",
     "SAVEE_EMOTIONS",
     "TESS_EMOTIONS",
+    "LabelAlignment",
+    "LabelMapError",
+    "LabelSet",
+    "align_labels",
+    "canonical_emotion",
+    "is_generic_label",
+    "label_set",
+    "merged_labels",
+    "parse_label_map",
 ]
 
 EMOTIONS: tuple[str, ...] = ("angry", "calm", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -99,3 +121,237 @@ CORPUS_LICENSES: dict[str, dict[str, str]] = {
         "Principles, Algorithms and Systems, IGI Global, 398-423.",
     },
 }
+
+# The paper's eight, then the other classes popular SER corpora and checkpoints use (MSP-Podcast, IEMOCAP, EmoDB).
+CANONICAL_EMOTIONS: tuple[str, ...] = (*EMOTIONS, "contempt", "boredom", "excited", "frustrated", "other", "unknown")
+_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "angry": ("ang", "anger", "angry", "angered"),
+    "calm": ("cal", "calm", "calmness"),
+    "disgust": ("dis", "disgust", "disgusted"),
+    "fear": ("fea", "fear", "fearful", "afraid", "scared"),
+    "happy": ("hap", "happy", "happiness", "joy", "joyful"),
+    "neutral": ("neu", "neutral", "neutrality"),
+    "sad": ("sad", "sadness"),
+    "surprise": (
+        "sur",
+        "surprise",
+        "surprised",
+        "suprise",
+        "suprised",
+        "ps",
+        "pleasant_surprise",
+        "pleasant_surprised",
+        "pleasantly_surprised",
+    ),  # fmt: skip
+    "contempt": ("con", "contempt"),
+    "boredom": ("bor", "boredom", "bored"),
+    "excited": ("exc", "excited", "excitement"),
+    "frustrated": ("fru", "frustrated", "frustration"),
+    "other": ("oth", "other", "others"),
+    "unknown": ("unk", "unknown"),
+}
+ALIASES: dict[str, str] = {spelling: name for name, spellings in _SPELLINGS.items() for spelling in spellings}
+# Explicit many-to-one merges a user asks for by name (IEMOCAP's usual 4-class set folds excited into happy).
+LABEL_MAP_PRESETS: dict[str, dict[str, str]] = {
+    "iemocap4": {"excited": "happy"},
+    "no_calm": {"calm": "neutral"},
+}
+_GENERIC = re.compile(r"label_?\d+")
+_TAG = re.compile(r"<\|?\s*([^<>|]*?)\s*\|?>")  # <|HAPPY|>, <unk>
+_PARTS = re.compile(r"[/|,;()\[\]（）、]+")
+
+
+class LabelMapError(ValueError):
+    """A ``--label_map`` that cannot be read; the message names the part that is wrong."""
+
+
+def _key(name: str) -> str:
+    s = _TAG.sub(r"\1", str(name)).strip().lower()
+    return re.sub(r"[\s\-]+", "_", s).strip("_")
+
+
+def is_generic_label(name: str) -> bool:
+    """``LABEL_0`` and the like: a head whose config never named its classes."""
+    return bool(_GENERIC.fullmatch(_key(name)))
+
+
+def canonical_emotion(name: str) -> str | None:
+    """The canonical name of one label as spelled in the wild, or None when the table does not know it.
+
+    Case, whitespace, hyphens and ``<|TAG|>`` wrappers are ignored; a bilingual label (``生气/angry``) maps when its
+    parts name exactly one emotion. Two parts naming different emotions are not guessed between."""
+    key = _key(name)
+    if key in ALIASES:
+        return ALIASES[key]
+    hits = {ALIASES[k] for k in (_key(part) for part in _PARTS.split(key)) if k in ALIASES}
+    return hits.pop() if len(hits) == 1 else None
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """A model's or a dataset's labels as they are (``names``, in id order) and what each one means
+    (``canonical``: a canonical emotion, or the name itself where the table does not know it)."""
+
+    names: tuple[str, ...]
+    canonical: tuple[str, ...]
+    unknown: tuple[str, ...]  # names neither the table nor the map knows (kept as themselves)
+    generic: bool  # every name is LABEL_n and the map names none of them
+    mapped: tuple[tuple[str, str], ...] = ()  # (name, canonical) pairs a preset or the user's map decided
+
+    @property
+    def duplicates(self) -> dict[str, list[str]]:
+        """canonical -> names, where two or more names mean the same emotion."""
+        groups: dict[str, list[str]] = {}
+        for name, canon in zip(self.names, self.canonical, strict=True):
+            groups.setdefault(canon, []).append(name)
+        return {c: ns for c, ns in groups.items() if len(ns) > 1}
+
+    def index(self) -> dict[str, list[int]]:
+        """canonical -> the ids carrying it, in id order (more than one where a map merges classes)."""
+        out: dict[str, list[int]] = {}
+        for i, canon in enumerate(self.canonical):
+            out.setdefault(canon, []).append(i)
+        return out
+
+
+def label_set(names: Sequence[str] | Mapping[int, str], label_map: Mapping[str, str] | None = None) -> LabelSet:
+    """Canonical meaning of each of ``names`` (a list in id order or an ``id2label`` dict), after ``label_map``.
+
+    ``label_map`` keys are matched against a name as written, its normalised spelling and its canonical name (so
+    ``excited=happy`` folds ``exc`` too); its values may be any spelling the table knows, or a new name."""
+    if isinstance(names, Mapping):
+        names = [names[k] for k in sorted(names, key=int)]
+    names = tuple(str(n) for n in names)
+    lookup = {_key(k): v for k, v in (label_map or {}).items()}
+    canonical, unknown, mapped = [], [], []
+    for name in names:
+        canon = canonical_emotion(name)
+        target = next((lookup[k] for k in (_key(name), canon) if k is not None and k in lookup), None)
+        if target is not None:
+            canon = canonical_emotion(target) or _key(target)
+            mapped.append((name, canon))
+        if canon is None:
+            unknown.append(name)
+            canon = name
+        canonical.append(canon)
+    generic = bool(names) and all(is_generic_label(n) for n in names) and not mapped
+    return LabelSet(names, tuple(canonical), tuple(unknown), generic, tuple(mapped))
+
+
+def merged_labels(names: Sequence[str], label_map: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
+    """(new label names, {old name: new name} for every name) after ``label_map``'s merges and renames.
+
+    ``no_calm`` on the eight emotions gives seven names, calm -> neutral. A merged class takes the name of its
+    member the map did not rename (``neutral``), else the canonical name, and stands where that member stood (else
+    its first member). Without a map, or with one that names none of ``names``, the names are as they were."""
+    names = [str(n) for n in names]
+    ls = label_set(names, label_map)
+    if not ls.mapped:
+        return names, {n: n for n in names}
+    renamed = {name for name, _ in ls.mapped}
+    groups: dict[str, list[str]] = {}
+    for name, meaning in zip(names, ls.canonical, strict=True):
+        groups.setdefault(meaning, []).append(name)
+    new_name = {m: next((n for n in g if n not in renamed), m) for m, g in groups.items()}
+    position = {m: names.index(new_name[m]) if new_name[m] in names else names.index(g[0]) for m, g in groups.items()}
+    return [new_name[m] for m in sorted(groups, key=position.get)], {
+        n: new_name[m] for n, m in zip(names, ls.canonical, strict=True)
+    }
+
+
+@dataclass(frozen=True)
+class LabelAlignment:
+    """Where a dataset's labels and a model's outputs meet: the meanings both have, in the dataset's order, with the
+    dataset ids and model columns carrying each (more than one where a map merges classes), and what each side has
+    that the other does not."""
+
+    names: tuple[str, ...]  # what a shared meaning is called in reports: the dataset's name, or the canonical one
+    meanings: tuple[str, ...]
+    dataset_ids: tuple[tuple[int, ...], ...]
+    model_columns: tuple[tuple[int, ...], ...]
+    dataset_only: tuple[str, ...]  # dataset labels the model cannot predict: their clips are left out
+    model_only: tuple[str, ...]  # model outputs no dataset label means: dropped before the argmax
+
+    @property
+    def is_identity(self) -> bool:
+        """The model's outputs are the dataset's labels, one to one, in the same order."""
+        n = len(self.names)
+        return (not self.dataset_only and not self.model_only and self.dataset_ids == tuple((i,) for i in range(n))
+                and self.model_columns == self.dataset_ids)  # fmt: skip
+
+    def dataset_lookup(self) -> dict[int, int]:
+        """dataset label id -> index of its shared meaning (ids of left-out labels are absent)."""
+        return {d: k for k, ids in enumerate(self.dataset_ids) for d in ids}
+
+
+def align_labels(dataset_labels: Sequence[str], model_labels: Sequence[str] | Mapping[int, str],
+                 label_map: Mapping[str, str] | None = None) -> LabelAlignment:  # fmt: skip
+    """Match a dataset's label names with a model's ``id2label`` through the label layer (aliases, then ``label_map``).
+
+    Names that the table does not know match only when they are spelled the same; ``LABEL_n`` never matches."""
+    ds, md = label_set(dataset_labels, label_map), label_set(model_labels, label_map)
+    ds_index, md_index = ds.index(), md.index()
+    renamed = {name for name, _ in ds.mapped}
+    # a merged class stands where its member the map did not rename stood (as merged_labels orders them)
+    at = {m: next((i for i in ids if ds.names[i] not in renamed), ids[0]) for m, ids in ds_index.items()}
+    names, meanings, ds_ids, md_cols = [], [], [], []
+    for meaning, ids in sorted(ds_index.items(), key=lambda item: at[item[0]]):
+        if meaning in md_index and not is_generic_label(meaning):
+            meanings.append(meaning)
+            keeper = ds.names[at[meaning]]
+            names.append(ds.names[ids[0]] if len(ids) == 1 else keeper if keeper not in renamed else meaning)
+            ds_ids.append(tuple(ids))
+            md_cols.append(tuple(md_index[meaning]))
+    shared = set(meanings)
+    return LabelAlignment(
+        names=tuple(names),
+        meanings=tuple(meanings),
+        dataset_ids=tuple(ds_ids),
+        model_columns=tuple(md_cols),
+        dataset_only=tuple(n for n, c in zip(ds.names, ds.canonical, strict=True) if c not in shared),
+        model_only=tuple(n for n, c in zip(md.names, md.canonical, strict=True) if c not in shared),
+    )
+
+
+def parse_label_map(spec: str | Mapping[str, str] | Iterable[str] | None, flag: str = "--label_map") -> dict[str, str]:
+    """``{name: target}`` from presets, ``a=b`` pairs and YAML/JSON files, comma-separated or as a list.
+
+    ``iemocap4,fru=other`` and ``maps.yaml`` (a mapping) are both fine; later entries win."""
+    if spec is None or spec == "":
+        return {}
+    if isinstance(spec, Mapping):
+        return {str(k): str(v) for k, v in spec.items()}
+    parts = [p.strip() for p in spec.split(",")] if isinstance(spec, str) else [str(p).strip() for p in spec]
+    out: dict[str, str] = {}
+    for part in filter(None, parts):
+        if part in LABEL_MAP_PRESETS:
+            out.update(LABEL_MAP_PRESETS[part])
+        elif "=" in part:
+            key, _, value = (s.strip() for s in part.partition("="))
+            if not key or not value:
+                raise LabelMapError(f"{flag}: {part!r} is not a name=target pair")
+            out[key] = value
+        elif Path(part).expanduser().is_file():
+            out.update(_read_map_file(Path(part).expanduser(), flag))
+        else:
+            raise LabelMapError(
+                f"{flag}: {part!r} is neither a preset ({', '.join(LABEL_MAP_PRESETS)}), a name=target pair nor "
+                "a YAML/JSON file"
+            )
+    return out
+
+
+def _read_map_file(path: Path, flag: str) -> dict[str, str]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as err:  # noqa: BLE001 - yaml and json raise their own error types
+        raise LabelMapError(f"{flag} {path}: not valid {path.suffix.lstrip('.') or 'YAML'} ({err})") from err
+    if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
+        raise LabelMapError(f"{flag} {path}: expected a mapping of label names to target names")
+    return {str(k): str(v) for k, v in data.items()}

@@ -23,7 +23,7 @@ from hf_ser.audio import SAMPLING_RATE, AudioCheckError, decode_file, encode_wav
 from hf_ser.data.corpora import SCANNERS, CorpusError, ScanResult, Utterance
 from hf_ser.data.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
 from hf_ser.data.protocols import SPLITS, ProtocolError, random_split, speaker_disjoint_split
-from hf_ser.labels import CORPORA, EMOTIONS
+from hf_ser.labels import CORPORA, EMOTIONS, merged_labels
 
 __all__ = [
     "PROTOCOLS",
@@ -57,6 +57,12 @@ class BuildConfig:
     num_proc: int = 1
     overwrite: bool = False
     folds: int = 5  # speaker k-fold configs speaker_fold0..k-1
+    label_map: dict[str, str] = field(default_factory=dict)  # explicit merges (hf_ser.labels: no_calm, a=b, a file)
+
+    @property
+    def label_names(self) -> list[str]:
+        """The dataset's labels: the eight emotions, after ``label_map``'s merges."""
+        return merged_labels(EMOTIONS, self.label_map)[0]
 
     def validate(self) -> None:
         unknown = set(self.corpora) - set(CORPORA)
@@ -98,13 +104,13 @@ def _reason_kind(reason: str) -> str:
     return reason.split(" (")[0].split(":")[0]
 
 
-def dataset_features():
+def dataset_features(label_names=EMOTIONS):
     from datasets import Audio, ClassLabel, Features, Value
 
     return Features(
         {
             "audio": Audio(sampling_rate=SAMPLING_RATE),
-            "label": ClassLabel(names=list(EMOTIONS)),
+            "label": ClassLabel(names=list(label_names)),
             "corpus": ClassLabel(names=list(CORPORA)),
             "speaker": Value("string"),
             "gender": Value("string"),
@@ -320,6 +326,9 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
             rows.append({**u.__dict__, "wav": wav, "sha1": sha1, "duration": duration, "orig_sr": orig_sr})
         rows, dup_skips = _resolve_identical_audio(rows)
         skipped.extend(dup_skips)
+        to_label = merged_labels(EMOTIONS, cfg.label_map)[1]
+        for r in rows:  # merges first, so splits are stratified by the labels the dataset has
+            r["emotion"] = to_label[r["emotion"]]
         if not rows:
             raise BuildError("every file was skipped; nothing to build (see the reasons above)")
         ds = Dataset.from_dict(
@@ -337,7 +346,7 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
                 "duration": [r["duration"] for r in rows],
                 "original_sampling_rate": [r["orig_sr"] for r in rows],
             },
-            features=dataset_features(),
+            features=dataset_features(cfg.label_names),
         )
         try:
             assignment = assign_protocols(rows, test_size=cfg.test_size, validation_size=cfg.validation_size,

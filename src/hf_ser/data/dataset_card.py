@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from collections import Counter
 
-from hf_ser.labels import CORPORA, CORPUS_LICENSES, EMOTIONS
+from hf_ser.labels import CORPORA, CORPUS_LICENSES, EMOTIONS, merged_labels
 
 __all__ = ["render_dataset_card"]
 
@@ -23,8 +23,10 @@ TEMPLATE = """---
 
 # Eight-emotion speech corpus (RAVDESS + CREMA-D + TESS + SAVEE)
 
-Acted English speech labelled with eight emotions ({{ emotions | join(", ") }}), merged from
-{{ corpus_names | join(", ") }} by [hf-ser](https://github.com/hf-ser/hf-ser). Audio is decoded once, checked
+Acted English speech labelled with {{ emotions | length }} emotions ({{ emotions | join(", ") }}), merged from
+{{ corpus_names | join(", ") }} by [hf-ser](https://github.com/hf-ser/hf-ser).{% if label_merges %} Labels merged
+at build time (`--label-map`): {% for a, b in label_merges.items() %}{{ a }} -> {{ b }}{% if not loop.last %}, {% endif %}{% endfor %}; the "in the dataset"
+counts below are under the merged labels.{% endif %} Audio is decoded once, checked
 (unreadable, empty and silent files are dropped), downmixed to mono and resampled to 16 kHz, so training never
 resamples. Labels, speakers, gender, text and intensity come from the corpora's file-name grammars; a file whose
 name does not parse is never guessed but listed in `skipped.csv`.
@@ -114,7 +116,7 @@ hf-ser {{ versions.hf_ser }}, datasets {{ versions.datasets }}, Python {{ versio
 """
 
 
-def _count_table(counter: dict[str, Counter]) -> str:
+def _count_table(counter: dict[str, Counter], emotions=EMOTIONS) -> str:
     """Table-2 style: emotion x corpus rows, one column per split."""
     splits = list(counter)
     lines = [
@@ -122,7 +124,7 @@ def _count_table(counter: dict[str, Counter]) -> str:
         "| --- | --- |" + " ---: |" * (len(splits) + 1),
     ]
     totals = Counter()
-    for e in EMOTIONS:
+    for e in emotions:
         for c in CORPORA:
             row = [counter[s].get((c, e), 0) for s in splits]
             if sum(row):
@@ -188,7 +190,8 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
     return DatasetCard.from_template(
         card_data,
         template_str=TEMPLATE,
-        emotions=EMOTIONS,
+        emotions=cfg.label_names,
+        label_merges={a: b for a, b in merged_labels(EMOTIONS, cfg.label_map)[1].items() if a != b},
         all_corpora=CORPORA,
         corpus_names=[CORPUS_LICENSES[c]["name"] for c in present],
         load_path="hf_ser/eight_emotions",
@@ -197,7 +200,7 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         validation_size=cfg.validation_size,
         n_total=n_total,
         total_hours=f"{report.total_hours:.2f}",
-        split_tables={p: _count_table(t) for p, t in split_tables.items()},
+        split_tables={p: _count_table(t, cfg.label_names) for p, t in split_tables.items()},
         split_counts=report.split_counts,
         speakers=report.speakers,
         left_out=report.left_out,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from hf_ser.labels import EMOTIONS
+from hf_ser.labels import EMOTIONS, merged_labels
 
-__all__ = ["REQUIRED_COLUMNS", "DataError", "load_ser_dataset"]
+__all__ = ["REQUIRED_COLUMNS", "DataError", "load_ser_dataset", "merge_labels"]
 
 REQUIRED_COLUMNS = ("audio", "label")
 
@@ -56,11 +57,36 @@ def load_ser_dataset(dataset: str, protocol: str, splits=("train", "validation",
         if absent:
             raise DataError(f"--dataset {dataset} ({protocol}/{split}): missing column(s) {absent}; it has {cols}")
         label = dd[split].features["label"]
-        if not isinstance(label, ClassLabel) or list(label.names) != list(EMOTIONS):
+        if not isinstance(label, ClassLabel) or not label.names:
             raise DataError(
-                f"--dataset {dataset} ({protocol}/{split}): 'label' must be a ClassLabel over {list(EMOTIONS)}, "
-                f"got {label}"
+                f"--dataset {dataset} ({protocol}/{split}): 'label' must be a ClassLabel (the label names, as "
+                f"{list(EMOTIONS)} in the eight-emotion dataset), got {label}"
+            )
+        if list(label.names) != list(dd[splits[0]].features["label"].names):
+            raise DataError(
+                f"--dataset {dataset} ({protocol}): split {split} is labelled {label.names}, split {splits[0]} "
+                f"{dd[splits[0]].features['label'].names}; every split needs the same label set"
             )
         if len(dd[split]) == 0:
             raise DataError(f"--dataset {dataset} ({protocol}/{split}): the split is empty")
     return dd
+
+
+def merge_labels(dd, label_map: Mapping[str, str] | None):
+    """(dataset dict, {old name: new name} of the names that changed) with the classes ``label_map`` makes mean the
+    same merged into one (:func:`hf_ser.labels.merged_labels`: ``no_calm`` gives seven classes, calm clips labelled
+    neutral). Without a map, or with one that names none of the dataset's labels, the dataset is returned as it is."""
+    from datasets import ClassLabel
+
+    first = next(iter(dd.values()))
+    names = list(first.features["label"].names)
+    new_names, mapping = merged_labels(names, label_map)
+    changed = {a: b for a, b in mapping.items() if a != b}
+    if new_names == names and not changed:
+        return dd, {}
+    lut = [new_names.index(mapping[n]) for n in names]
+    features = first.features.copy()
+    features["label"] = ClassLabel(names=new_names)
+    merged = dd.map(lambda b: {"label": [lut[y] for y in b["label"]]}, batched=True, features=features,
+                    desc="Merging labels")  # fmt: skip
+    return merged, changed

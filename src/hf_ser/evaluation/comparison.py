@@ -17,7 +17,7 @@ import numpy as np
 from hf_ser.evaluation.stats import INTERVAL_METRICS, aggregate, mcnemar_exact, paired_bootstrap
 from hf_ser.labels import EMOTIONS
 
-__all__ = ["check_runs", "comparison_markdown", "load_predictions", "seed_table", "significance_table"]
+__all__ = ["check_runs", "comparison_markdown", "load_predictions", "run_labels", "seed_table", "significance_table"]
 
 _KEYS = ("f1_macro", "eer", "accuracy", "uar", "eer_micro")
 
@@ -51,23 +51,44 @@ def _metrics(r: dict, split: str) -> dict:
     return m
 
 
+def run_labels(r: dict, split: str = "test") -> tuple[str, ...]:
+    """The labels a run's ``split`` was scored on (runs from before label sets were recorded: the eight emotions)."""
+    m = r.get(split) or {}
+    labels = r.get("labels")
+    if m.get("label_names"):
+        return tuple(m["label_names"])
+    if isinstance(labels, dict) and labels.get("scored"):
+        return tuple(labels["scored"])
+    if isinstance(labels, list) and labels:
+        return tuple(labels)
+    return tuple(EMOTIONS)
+
+
 def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:
     """Table-3 style comparison of several runs' results.json (F1, EER, accuracy as the paper, plus UAR etc.), each
     with its 95% bootstrap interval over test clips where the run has one."""
     head = (
-        "| model | method | protocol | seed | F1 (macro) | EER | accuracy (%) | UAR | EER (micro) | trainable params "
-        "| train time (s) |"
+        "| model | method | protocol | labels | seed | F1 (macro) | EER | accuracy (%) | UAR | EER (micro) | "
+        "trainable params | train time (s) |"
     )
-    lines = [head, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [head, "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    label_sets = list(dict.fromkeys(run_labels(r, split) for r in runs))
     for r in runs:
         m = _metrics(r, split)
         params = r.get("params", {})
+        labels = run_labels(r, split)
+        key = f"{len(labels)}" + (f" ({chr(65 + label_sets.index(labels))})" if len(label_sets) > 1 else "")
         lines.append(
-            f"| {r.get('model', '?')} | {r.get('method', '?')} | {r.get('protocol', '?')} | {r.get('seed', '')} | "
+            f"| {r.get('model', '?')} | {r.get('method', '?')} | {r.get('protocol', '?')} | {key} | {r.get('seed', '')} | "
             f"{_cell(m, 'f1_macro')} | {_cell(m, 'eer')} | {_cell(m, 'accuracy', 100, 2)} | {_cell(m, 'uar')} | "
             f"{_num(m['eer_micro'])} | {params.get('trainable', 0):,} / {params.get('total', 0):,} | {_train_time(r)} |"
         )
     lines.append("")
+    if len(label_sets) > 1:
+        lines.append(f"**These runs were scored on {len(label_sets)} different label sets**: "
+                     + "; ".join(f"({chr(65 + i)}) {', '.join(s)}" for i, s in enumerate(label_sets)) + ".\n")  # fmt: skip
+    else:
+        lines.append(f"Labels: {', '.join(label_sets[0])}.\n")
     clip_sets = {(r.get(split) or {}).get("clips_fingerprint") for r in runs} - {None}
     if len(clip_sets) > 1:
         lines.append(f"**These runs were scored on {len(clip_sets)} different sets of {split} clips** (see protocol, "
@@ -83,10 +104,10 @@ def _train_time(r: dict) -> str:
     return f"{seconds:.0f}" if isinstance(seconds, (int, float)) else "n/a"
 
 
-def _group_key(r: dict) -> tuple:
+def _group_key(r: dict, split: str = "test") -> tuple:
     cfg = (r.get("config") or {}).get("training") or {}
     return (r.get("model"), r.get("method"), r.get("dataset"), r.get("protocol"), cfg.get("learning_rate"),
-            cfg.get("num_train_epochs"))  # fmt: skip
+            cfg.get("num_train_epochs"), run_labels(r, split))  # fmt: skip
 
 
 def seed_table(runs: Sequence[dict], *, split: str = "test", by: str = "seed") -> str | None:
@@ -94,7 +115,7 @@ def seed_table(runs: Sequence[dict], *, split: str = "test", by: str = "seed") -
     (``by="protocol"``, the fold runner's table); None when no group has two runs."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in runs:
-        key = _group_key(r)
+        key = _group_key(r, split)
         if by == "protocol":
             key = key[:3] + (str(r.get("protocol", "")).rstrip("0123456789"),) + key[4:]
         groups[key].append(r)
@@ -120,14 +141,23 @@ def seed_table(runs: Sequence[dict], *, split: str = "test", by: str = "seed") -
                       "", "mean +- sample standard deviation over the runs."])  # fmt: skip
 
 
-def check_runs(runs: Sequence[dict]) -> None:
-    """Refuse the same run given twice: it would count as two seeds."""
+def check_runs(runs: Sequence[dict], *, split: str = "test", allow_label_mismatch: bool = False) -> None:
+    """Refuse the same run given twice (it would count as two seeds), and runs scored on different label sets
+    unless ``allow_label_mismatch``: their numbers measure different tasks."""
     seen: set[Path] = set()
     for i, r in enumerate(runs):
         path = Path(r.get("_path") or r.get("output_dir", f"run {i}")).resolve()
         if path in seen:
             raise ValueError(f"{path} is given twice: a run counts once (as one seed)")
         seen.add(path)
+    sets = {}
+    for r in runs:
+        sets.setdefault(run_labels(r, split), []).append(Path(r.get("_path") or r.get("output_dir", "?")).parent.name
+                                                           if r.get("_path") else str(r.get("output_dir", "?")))  # fmt: skip
+    if len(sets) > 1 and not allow_label_mismatch:
+        described = "; ".join(f"{', '.join(runs_)}: {len(s)} labels ({', '.join(s)})" for s, runs_ in sets.items())
+        raise ValueError(f"the runs were scored on different label sets ({described}); their numbers are not "
+                         "comparable. Pass --allow_label_mismatch to tabulate them anyway")  # fmt: skip
 
 
 def load_predictions(run: dict, split: str = "test") -> dict[str, tuple[int, np.ndarray]]:
@@ -141,8 +171,13 @@ def load_predictions(run: dict, split: str = "test") -> dict[str, tuple[int, np.
         raise ValueError(f"{folder}: no {path.name} (runs scored before hf-ser wrote per-clip predictions cannot be "
                          "paired; re-score with recipes/eval.py score)")  # fmt: skip
     out = {}
+    names = run_labels(run, split)
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
+        columns = [c[2:] for c in reader.fieldnames or [] if c.startswith("p_")]
+        if columns and tuple(columns) != names:
+            raise ValueError(f"{path}: probabilities over {columns}, but its results.json was scored on {list(names)}: "
+                             "a stale predictions file; re-score the run")  # fmt: skip
         if "clip_id" not in (reader.fieldnames or []) and "file" not in (reader.fieldnames or []):
             raise ValueError(
                 f"{path}: no clip_id (or file) column to pair clips by; re-score with recipes/eval.py score"
@@ -151,7 +186,7 @@ def load_predictions(run: dict, split: str = "test") -> dict[str, tuple[int, np.
             key = row.get("clip_id") or f"{row.get('corpus', '')}/{row['file']}"
             if key in out:
                 raise ValueError(f"{path}: clip {key!r} appears twice; re-score with recipes/eval.py score")
-            out[key] = (EMOTIONS.index(row["label"]), np.array([float(row[f"p_{e}"]) for e in EMOTIONS]))
+            out[key] = (names.index(row["label"]), np.array([float(row[f"p_{e}"]) for e in names]))
     result = run.get(split) or {}
     expected = result.get("clips_fingerprint")
     if (expected and clips_fingerprint(list(out)) != expected) or len(out) != result.get("num_samples", len(out)):
@@ -165,6 +200,9 @@ def significance_table(runs: Sequence[dict], *, split: str = "test", n_boot: int
     difference and McNemar's exact test on accuracy."""
     if len(runs) < 2:
         raise ValueError("--significance needs at least two runs")
+    if len({run_labels(r, split) for r in runs}) > 1:
+        raise ValueError("--significance: the runs were scored on different label sets; a paired test needs the same "
+                         "labels on the same clips")  # fmt: skip
     ref = load_predictions(runs[0], split)
     lines = ["| reference | run | metric | difference (run - reference) | 95% interval | paired bootstrap p | McNemar p |",
              "| --- | --- | --- | ---: | --- | ---: | ---: |"]  # fmt: skip

@@ -66,11 +66,13 @@ def render_model_card(results: dict, *, template: str | None = None):
 
     ci = {k: {"clips": fmt((intervals.get("clips") or {}).get(k)), "speakers": fmt((intervals.get("speakers") or {}).get(k))}
           for k in ("accuracy", "f1_macro", "uar", "eer")}  # fmt: skip
+    labels = list(results.get("labels") or EMOTIONS)
     return ModelCard.from_template(
         card_data,
         template_path=str(path),
         model_name=name,
-        emotions=EMOTIONS,
+        emotions=labels,
+        paper_comparable=labels == list(EMOTIONS) and results["protocol"] == "random",
         base_model=base,
         method_long=METHOD_LONG.get(results["method"], results["method"]),
         protocol=results["protocol"],
@@ -80,7 +82,7 @@ def render_model_card(results: dict, *, template: str | None = None):
         ci=ci,
         validation=val,
         per_corpus=per_corpus,
-        confusion_table=confusion_markdown(test["confusion_matrix_percent"], EMOTIONS),
+        confusion_table=confusion_markdown(test["confusion_matrix_percent"], labels),
         params=results["params"],
         train_steps=results["train_steps"],
         epochs=results["epochs"],

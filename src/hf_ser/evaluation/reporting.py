@@ -43,38 +43,50 @@ def versions() -> dict[str, str]:
 
 
 def _abbrev(names: Sequence[str]) -> list[str]:
-    return [n[:3] for n in names]
+    """The paper's 3-letter headers, where they stay distinct (``sad``/``sadness`` would not): else the names."""
+    short = [n[:3] for n in names]
+    return short if len(set(short)) == len(short) else list(names)
 
 
-def confusion_markdown(percent: Sequence[Sequence[float]], labels: Sequence[str], *, abbreviate: bool = True) -> str:
-    """Row-normalised confusion matrix in the paper's Table 4 layout (``label | ang | cal | ...``, 2 decimals)."""
-    heads = _abbrev(labels) if abbreviate else list(labels)
+def confusion_markdown(percent: Sequence[Sequence[float]], labels: Sequence[str], *, abbreviate: bool = True,
+                       columns: Sequence[str] | None = None) -> str:  # fmt: skip
+    """Row-normalised confusion matrix in the paper's Table 4 layout (``label | ang | cal | ...``, 2 decimals);
+    ``columns`` (another label set: a model's outputs) makes it rectangular, true labels x predicted."""
+    rows = _abbrev(labels) if abbreviate else list(labels)
+    heads = rows if columns is None else (_abbrev(columns) if abbreviate else list(columns))
     lines = ["| label | " + " | ".join(heads) + " |", "| --- |" + " ---: |" * len(heads)]
-    for name, row in zip(heads, percent, strict=True):
+    for name, row in zip(rows, percent, strict=True):
         cells = ["n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}" for v in row]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def plot_confusion_matrix(
-    percent: Sequence[Sequence[float]], labels: Sequence[str], path: str | os.PathLike, *, title: str = ""
+    percent: Sequence[Sequence[float]],
+    labels: Sequence[str],
+    path: str | os.PathLike,
+    *,
+    title: str = "",
+    columns: Sequence[str] | None = None,
 ) -> Path:
-    """Row-normalised confusion matrix as a PNG: labelled axes, percent in every cell."""
+    """Row-normalised confusion matrix as a PNG: labelled axes, percent in every cell; ``columns`` (a model's own
+    outputs) for a rectangular one, true labels x predicted."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    m = np.array(percent, dtype=float)
-    n = len(labels)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * n, 0.8 + 0.75 * n), dpi=120)
+    cols = list(labels if columns is None else columns)
+    m = np.array([[np.nan if v is None else v for v in row] for row in percent], dtype=float)
+    n, k = len(labels), len(cols)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * max(k, 2), 0.8 + 0.75 * max(n, 2)), dpi=120)
     im = ax.imshow(np.nan_to_num(m, nan=0.0), cmap="Blues", vmin=0, vmax=100)
-    ax.set_xticks(range(n), labels, rotation=45, ha="right")
+    ax.set_xticks(range(k), cols, rotation=45, ha="right")
     ax.set_yticks(range(n), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for i in range(n):
-        for j in range(n):
+        for j in range(k):
             v = m[i, j]
             text = "n/a" if math.isnan(v) else f"{v:.1f}"
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if v > 55 else "black")

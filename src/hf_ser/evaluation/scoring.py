@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,23 +19,19 @@ from hf_ser.data.loading import DataError, load_ser_dataset
 from hf_ser.data.transforms import EvalTransform, clip_lengths
 from hf_ser.evaluation.metrics.functional import ser_metrics, softmax
 from hf_ser.evaluation.stats import bootstrap_intervals
-from hf_ser.inference.forward import (
-    LabelMismatchError,
-    emotion_columns,
-    forward_arrays,
-    length_sorted_batches,
-    padding_sensitive,
-)
-from hf_ser.labels import CORPORA, EMOTIONS
+from hf_ser.inference.forward import forward_arrays, length_sorted_batches, padding_sensitive
+from hf_ser.labels import CORPORA, EMOTIONS, align_labels
 from hf_ser.modeling.architectures import fixed_input_samples
 
 __all__ = [
     "NonFiniteLogitsError",
     "clip_ids",
     "clips_fingerprint",
+    "model_labels",
     "predict_split",
     "score_checkpoint",
     "score_logits",
+    "split_labels",
     "write_predictions",
 ]
 
@@ -57,14 +53,13 @@ def predict_split(
     num_workers: int = 0,
     desc: str = "Scoring",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(logits N x 8 in EMOTIONS order, labels N) of whole clips, in the split's row order.
+    """(logits N x the model's labels, in its ``id2label`` order; label ids N) of whole clips, in the split's row order.
 
     Clips are read in length order so batches pad little; a padding-sensitive model never sees padding at all.
     """
     from torch.utils.data import DataLoader
 
     config = model.config
-    columns = emotion_columns(config)
     equal_length = padding_sensitive(config, feature_extractor)
     lengths = clip_lengths(raw_split)
     window = fixed_input_samples(feature_extractor)
@@ -85,8 +80,6 @@ def predict_split(
         logits[idx] = forward_arrays(model, feature_extractor, arrays, equal_length=equal_length, device=device,
                                      autocast_dtype=autocast_dtype)  # fmt: skip
         labels[idx] = [r["labels"] for r in rows]
-    if columns is not None:
-        logits = logits[:, columns]
     return logits, labels
 
 
@@ -98,13 +91,15 @@ def score_logits(
     *,
     speakers: Sequence[str] | None = None,
     n_boot: int = 1000,
+    label_names: Sequence[str] = EMOTIONS,
 ) -> dict:
     """The SER bundle of one split plus per-corpus accuracy, the clip count and 95% bootstrap intervals of accuracy,
     macro F1, UAR and EER over clips and (with ``speakers``) over speakers (hf_ser.evaluation.stats)."""
     bad = int((~np.isfinite(logits)).any(axis=1).sum())
     if bad:
         raise NonFiniteLogitsError(f"the model produced NaN or infinite logits for {bad} of {len(logits)} clips")
-    result = ser_metrics(logits, labels, label_names=EMOTIONS)
+    result = ser_metrics(logits, labels, label_names=list(label_names))
+    result["label_names"] = list(label_names)
     result["num_samples"] = int(len(labels))
     if corpus is not None:
         pred = logits.argmax(axis=1)
@@ -168,18 +163,33 @@ def clips_fingerprint(ids: Sequence[str]) -> str:
 
 def score_split(model, feature_extractor, raw_split, *, n_boot: int = 1000, ids: Sequence[str] | None = None,
                 **kwargs) -> tuple[dict, np.ndarray]:  # fmt: skip
-    """(result dict, logits) of one split; the result names the clips it covers (``clips_fingerprint`` of ``ids``,
-    :func:`clip_ids` when not given)."""
+    """(result dict, logits) of one split scored by a model over the split's own labels (a run's model); the result
+    names the clips it covers (``clips_fingerprint`` of ``ids``, :func:`clip_ids` when not given)."""
+    names_of_model = model_labels(model.config)
+    if names_of_model != split_labels(raw_split):
+        raise DataError(f"the model predicts {names_of_model}, the split is labelled {split_labels(raw_split)}")
     logits, labels = predict_split(model, feature_extractor, raw_split, **kwargs)
     corpus, names = corpus_column(raw_split)
     speakers = raw_split["speaker"] if "speaker" in raw_split.column_names else None
-    result = score_logits(logits, labels, corpus, names, speakers=speakers, n_boot=n_boot)
+    result = score_logits(logits, labels, corpus, names, speakers=speakers, n_boot=n_boot, label_names=names_of_model)
     result["clips_fingerprint"] = clips_fingerprint(ids if ids is not None else clip_ids(raw_split))
     return result, logits
 
 
-def write_predictions(path: str | Path, raw_split, logits: np.ndarray, *, ids: Sequence[str] | None = None) -> Path:
-    """One row per clip: its identity (corpus, speaker, file), label, prediction and the eight probabilities.
+def model_labels(config) -> list[str]:
+    """A model's labels in id order (its ``id2label``)."""
+    id2label = {int(k): v for k, v in (config.id2label or {}).items()}
+    return [id2label[i] for i in sorted(id2label)]
+
+
+def split_labels(raw_split) -> list[str]:
+    return list(raw_split.features["label"].names)
+
+
+def write_predictions(path: str | Path, raw_split, logits: np.ndarray, *, ids: Sequence[str] | None = None,
+                      label_names: Sequence[str] | None = None, labels: Sequence[int] | None = None) -> Path:  # fmt: skip
+    """One row per clip: its identity (corpus, speaker, file), label, prediction and a probability per label
+    (``p_<label>``; ``label_names`` default to the split's, ``labels`` to its label column).
 
     What paired significance tests and bootstrap intervals over speakers read, and what a person opens to see
     which clips a model gets wrong.
@@ -190,15 +200,16 @@ def write_predictions(path: str | Path, raw_split, logits: np.ndarray, *, ids: S
     cols = [c for c in ("corpus", "speaker", "file") if c in raw_split.column_names]
     meta = {c: raw_split[c] for c in cols}
     corpus_names = getattr(raw_split.features.get("corpus"), "names", None)
-    labels = raw_split["label"]
+    names = list(label_names) if label_names is not None else split_labels(raw_split)
+    labels = list(labels) if labels is not None else raw_split["label"]
     ids = ids if ids is not None else clip_ids(raw_split)
     out = Path(path)
     with atomic_file(out, newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["clip_id", *cols, "label", "prediction", *[f"p_{e}" for e in EMOTIONS]])
+        w.writerow(["clip_id", *cols, "label", "prediction", *[f"p_{e}" for e in names]])
         for i in range(len(labels)):
             ident = [corpus_names[meta[c][i]] if c == "corpus" and corpus_names else meta[c][i] for c in cols]
-            w.writerow([ids[i], *ident, EMOTIONS[labels[i]], EMOTIONS[int(probs[i].argmax())],
+            w.writerow([ids[i], *ident, names[labels[i]], names[int(probs[i].argmax())],
                         *[f"{p:.6f}" for p in probs[i]]])  # fmt: skip
     return out
 
@@ -246,32 +257,61 @@ def score_checkpoint(
     *,
     batch_size: int = 16,
     device: str | None = None,
+    label_map: Mapping[str, str] | None = None,
 ) -> dict:
     """Score any saved checkpoint (local folder or Hub id) on one split, in fp32, as the run that made it did;
-    writes results.json, confusion_matrix.png and <split>_predictions.csv."""
-    from hf_ser.evaluation.reporting import plot_confusion_matrix, versions, write_json
-    from hf_ser.modeling.loading import ModelLoadError, load_classifier
+    writes results.json, confusion_matrix.png and <split>_predictions.csv.
+
+    A model whose labels are not the dataset's is scored on the labels both have (:mod:`hf_ser.evaluation.alignment`,
+    ``label_map`` for explicit merges), and results.json's ``labels`` says which, with the clips used; a rectangular
+    confusion of every dataset label x every model output is written beside (confusion_matrix_all_labels.png)."""
+    from hf_ser.evaluation.alignment import aligned_scores, cross_confusion, describe, label_report
+    from hf_ser.evaluation.reporting import confusion_markdown, plot_confusion_matrix, versions, write_json
+    from hf_ser.modeling.loading import load_classifier
 
     check_score_dir(output_dir, model, dataset, split)
     if batch_size < 1:
         raise DataError(f"--batch_size must be >= 1, got {batch_size}")
     # the model first: it fails faster than a dataset load
     net, fe = load_classifier(model, "--model")
-    try:
-        emotion_columns(net.config, what=f"--model {model}")
-    except LabelMismatchError as err:
-        raise ModelLoadError(str(err)) from err
     raw = load_ser_dataset(dataset, protocol, splits=(split,))[split]
+    ds_names, md_names = split_labels(raw), model_labels(net.config)
+    alignment = align_labels(ds_names, md_names, label_map)
+    if len(alignment.names) < 2:
+        what = f"only one label in common ({alignment.names[0]})" if alignment.names else "no label in common"
+        raise DataError(
+            f"--model {model} predicts {md_names} and --dataset {dataset} is labelled {ds_names}: {what} (after the "
+            f"alias table{' and --label_map' if label_map else ''}), and scoring needs two; name the pairs with "
+            "--label_map MODEL_LABEL=DATASET_LABEL,..."
+        )
     dev = _checkpoint_device(device)
     net.to(dev)
-    ids = clip_ids(raw)  # once: without a file column they hash every clip's audio
-    result, logits = score_split(net, fe, raw, batch_size=batch_size, device=dev, desc=f"Scoring {split}", ids=ids)
-    results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
-               split: result, "batch_size": batch_size, "device": str(dev), "versions": versions(),
-               "output_dir": str(output_dir)}  # fmt: skip
+    all_ids = clip_ids(raw)  # once: without a file column they hash every clip's audio
+    logits_all, labels_all = predict_split(net, fe, raw, batch_size=batch_size, device=dev, desc=f"Scoring {split}")
+    scores, labels, keep = aligned_scores(logits_all, labels_all, alignment)
+    used = raw if keep.all() else raw.select(np.flatnonzero(keep).tolist())
+    ids = [i for i, k in zip(all_ids, keep, strict=True) if k]
+    corpus, corpus_names = corpus_column(used)
+    speakers = used["speaker"] if "speaker" in used.column_names else None
+    result = score_logits(scores, labels, corpus, corpus_names, speakers=speakers, label_names=alignment.names)
+    result["clips_fingerprint"] = clips_fingerprint(ids)
+    report = label_report(alignment, ds_names, md_names, labels_all, label_map)
     out = Path(output_dir)
+    title = f"{Path(model).name} on {protocol}/{split}"
+    if not alignment.is_identity:
+        counts, percent = cross_confusion(logits_all, labels_all, len(ds_names))
+        result["cross_confusion"] = {"rows": ds_names, "columns": md_names, "counts": counts, "percent": percent,
+                                     "markdown": confusion_markdown(percent, ds_names, columns=md_names)}  # fmt: skip
+        plot_confusion_matrix(percent, ds_names, out / "confusion_matrix_all_labels.png", columns=md_names,
+                              title=f"{title}: all clips, every output")  # fmt: skip
+    results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
+               "labels": report, split: result, "batch_size": batch_size, "device": str(dev), "versions": versions(),
+               "output_dir": str(output_dir)}  # fmt: skip
     write_json(results, out / "results.json")
-    write_predictions(out / f"{split}_predictions.csv", raw, logits, ids=ids)
-    plot_confusion_matrix(result["confusion_matrix_percent"], EMOTIONS, out / "confusion_matrix.png",
-                          title=f"{Path(model).name} on {protocol}/{split}")  # fmt: skip
+    write_predictions(out / f"{split}_predictions.csv", used, scores, ids=ids, label_names=alignment.names,
+                      labels=labels)  # fmt: skip
+    plot_confusion_matrix(result["confusion_matrix_percent"], alignment.names, out / "confusion_matrix.png",
+                          title=title)  # fmt: skip
+    if not alignment.is_identity:
+        logger.info("%s", describe(report))
     return results

@@ -6,14 +6,7 @@ from hf_ser._exports import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
-        "hf_ser.inference.forward": (
-            "LabelMismatchError",
-            "emotion_columns",
-            "forward_arrays",
-            "length_sorted_batches",
-            "model_inputs",
-            "padding_sensitive",
-        ),  # fmt: skip
+        "hf_ser.inference.forward": ("forward_arrays", "length_sorted_batches", "model_inputs", "padding_sensitive"),
         "hf_ser.inference.predict": ("EmotionPredictor", "FileResult", "Segment", "expand_inputs"),
         "hf_ser.inference.export": ("ExportError", "export_onnx"),
     },

@@ -22,12 +22,9 @@ from contextlib import nullcontext
 import numpy as np
 import torch
 
-from hf_ser.labels import EMOTIONS
 from hf_ser.modeling.architectures import feature_inputs, fixed_input_samples
 
 __all__ = [
-    "LabelMismatchError",
-    "emotion_columns",
     "forward_arrays",
     "length_sorted_batches",
     "model_inputs",
@@ -35,10 +32,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class LabelMismatchError(ValueError):
-    """A model whose labels are not the eight emotions; the message lists what differs."""
 
 
 def padding_sensitive(config, feature_extractor) -> bool:
@@ -49,28 +42,6 @@ def padding_sensitive(config, feature_extractor) -> bool:
     group_norm = getattr(config, "feat_extract_norm", "layer") == "group"
     no_mask = not getattr(feature_extractor, "return_attention_mask", False)
     return group_norm or no_mask
-
-
-def emotion_columns(config, what: str = "the model") -> list[int] | None:
-    """Column permutation that puts a model's logits in EMOTIONS order; None when they already are.
-
-    A model with the eight emotions in another order is scored correctly (its columns are re-ordered, and the log
-    says so); a model with other labels raises LabelMismatchError naming the difference.
-    """
-    id2label = {int(k): v for k, v in (config.id2label or {}).items()}
-    labels = [id2label[i] for i in sorted(id2label)]
-    if labels == list(EMOTIONS):
-        return None
-    if sorted(labels) == sorted(EMOTIONS):
-        logger.info("%s lists the eight emotions in another order (%s); its scores are re-ordered", what, labels)
-        return [labels.index(e) for e in EMOTIONS]
-    missing = sorted(set(EMOTIONS) - set(labels))
-    extra = sorted(set(labels) - set(EMOTIONS))
-    raise LabelMismatchError(
-        f"{what} predicts {len(labels)} labels {labels}, not hf-ser's eight emotions"
-        + (f" (missing {missing}" if missing else " (")
-        + (f"{', ' if missing else ''}not emotions here {extra})" if extra else ")")
-    )
 
 
 def length_sorted_batches(

@@ -142,6 +142,7 @@ class EmotionPredictor:
         Hub id that cannot be reached, before any audio is read."""
         from transformers import AutoConfig, AutoFeatureExtractor
 
+        from hf_ser.inference.health import warn_about_labels
         from hf_ser.modeling.loading import ModelLoadError, load_classifier, load_pretrained
 
         if dtype not in DTYPES:
@@ -172,8 +173,10 @@ class EmotionPredictor:
                 str(folder), flag, AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained
             )
             shell = type("ConfigOnly", (), {"config": config})()
+            warn_about_labels(config, f"{flag} {name_or_path}")
             return cls(shell, fe, device=device, dtype="float32", backend="onnx", onnx_folder=folder, **kwargs)
         model, fe = load_classifier(name_or_path, flag)
+        warn_about_labels(model.config, f"{flag} {name_or_path}")
         model = model.to(device=device, dtype=DTYPES[dtype]).eval()
         return cls(model, fe, device=device, dtype=dtype, **kwargs)
 

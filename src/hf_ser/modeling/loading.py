@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ from transformers import (
 )
 
 from hf_ser.hub import hub_offline, looks_like_hub_id
-from hf_ser.labels import EMOTIONS, ID2LABEL, LABEL2ID
+from hf_ser.labels import EMOTIONS
 from hf_ser.modeling.architectures import (
     audio_classifier_class,
     freeze_backbone,
@@ -24,6 +25,7 @@ from hf_ser.modeling.architectures import (
     resolve_attn_implementation,
 )
 from hf_ser.modeling.architectures import freeze_feature_encoder as freeze_front_end
+from hf_ser.modeling.heads import HeadFit, checkpoint_head, fit_head
 from hf_ser.modeling.layerdrop import record_dropped_layers
 from hf_ser.modeling.wavlm_lora import route_attention_through_projections
 
@@ -52,8 +54,10 @@ class ModelLoadError(RuntimeError):
     """A backbone that cannot be loaded; the message says what to do."""
 
 
-def tiny_hubert_config(hidden_size: int = 96, num_layers: int = 3, **overrides) -> HubertConfig:
-    """A HuBERT of the real architecture at demo size (post-LN, group-norm conv encoder as hubert-base)."""
+def tiny_hubert_config(hidden_size: int = 96, num_layers: int = 3, *, labels: Sequence[str] = EMOTIONS,
+                       **overrides) -> HubertConfig:  # fmt: skip
+    """A HuBERT of the real architecture at demo size (post-LN, group-norm conv encoder as hubert-base), with a head
+    over ``labels``."""
     kwargs = dict(
         hidden_size=hidden_size,
         num_hidden_layers=num_layers,
@@ -72,9 +76,9 @@ def tiny_hubert_config(hidden_size: int = 96, num_layers: int = 3, **overrides) 
         final_dropout=0.0,
         layerdrop=0.0,
         mask_time_prob=0.05,
-        num_labels=len(EMOTIONS),
-        id2label=dict(ID2LABEL),
-        label2id=dict(LABEL2ID),
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={x: i for i, x in enumerate(labels)},
     )
     kwargs.update(overrides)
     return HubertConfig(**kwargs)
@@ -159,16 +163,22 @@ def load_classifier(name_or_path: str, flag: str = "--model"):
     return model, fe
 
 
-def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_layers: int = 3, seed: int = 42,
+def load_backbone(name_or_path: str, *, labels: Sequence[str] = EMOTIONS, label_map: Mapping[str, str] | None = None,
+                  tiny_hidden_size: int = 96, tiny_num_layers: int = 3, seed: int = 42,
                   attn_implementation: str | None = "auto"):  # fmt: skip
-    """(model, feature_extractor) with an eight-emotion head and ``id2label`` = EMOTIONS.
+    """(model, feature_extractor) with a head over ``labels`` (the dataset's label set) and that ``id2label``.
 
-    A checkpoint whose head has another label set (``superb/hubert-large-superb-er`` has 4) gets a fresh head.
+    A checkpoint that already has a classification head keeps every row whose label means one of ``labels``
+    (:mod:`hf_ser.modeling.heads`: ``fearful`` -> ``fear``, superb's ``neu`` -> ``neutral``; ``label_map`` adds
+    explicit merges and names ``LABEL_n`` heads); the other rows start fresh, the same on every run with ``seed``.
     ``attn_implementation`` ``auto`` takes SDPA where the architecture has it and eager attention elsewhere (WavLM).
     """
+    labels = [str(x) for x in labels]
+    if len(set(labels)) != len(labels) or not labels:
+        raise ModelLoadError(f"labels {labels}: a head needs distinct label names")
     if name_or_path == TINY_HUBERT:
         torch.manual_seed(seed)
-        cfg = tiny_hubert_config(hidden_size=tiny_hidden_size, num_layers=tiny_num_layers)
+        cfg = tiny_hubert_config(hidden_size=tiny_hidden_size, num_layers=tiny_num_layers, labels=labels)
         cfg._attn_implementation = resolve_attn_implementation(HubertForSequenceClassification, attn_implementation)
         return HubertForSequenceClassification(cfg), _tiny_feature_extractor()
     config, feature_extractor = load_pretrained(
@@ -180,26 +190,19 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
             f"--model_name_or_path {name_or_path}: a {type(config).__name__.removesuffix('Config')} checkpoint, and "
             "transformers has no audio-classification head for that architecture"
         )
-    kwargs = {"local_files_only": True} if not Path(name_or_path).expanduser().is_dir() and hub_offline() else {}
+    offline = not Path(name_or_path).expanduser().is_dir() and hub_offline()
+    kwargs = {"local_files_only": True} if offline else {}
     kwargs["attn_implementation"] = resolve_attn_implementation(head_class, attn_implementation)
     old = {int(k): v for k, v in (getattr(config, "id2label", None) or {}).items()}
-    if old and sorted(old.values()) == sorted(EMOTIONS):
-        pass  # the same eight emotions in another order: _fit_head_to_emotions re-orders the head's rows
-    elif old and [old[i] for i in sorted(old)] != list(EMOTIONS):
-        logger.warning(
-            "%s has a %d-label head (%s); re-initialising it for the eight emotions",
-            name_or_path,
-            len(old),
-            ", ".join(old[i] for i in sorted(old)),
-        )
-    config.num_labels = len(EMOTIONS)
-    config.id2label = dict(ID2LABEL)
-    config.label2id = dict(LABEL2ID)
+    old_labels = [old[i] for i in sorted(old)]
+    config.num_labels = len(labels)
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {x: i for i, x in enumerate(labels)}
     torch.manual_seed(seed)  # a newly initialised head is the same on every run with this seed
-    model = AutoModelForAudioClassification.from_pretrained(
-        name_or_path, config=config, ignore_mismatched_sizes=True, **kwargs
+    model, report = AutoModelForAudioClassification.from_pretrained(
+        name_or_path, config=config, ignore_mismatched_sizes=True, output_loading_info=True, **kwargs
     )
-    _fit_head_to_emotions(model, [old[i] for i in sorted(old)] if old else [], name_or_path)
+    _fit_head(model, report, old_labels, labels, name_or_path, label_map, local_files_only=offline)
     if getattr(feature_extractor, "return_attention_mask", True) is False:
         logger.info(
             "feature extractor of %s returns no attention mask; padding is then zeros (as trained)", name_or_path
@@ -207,26 +210,25 @@ def load_backbone(name_or_path: str, *, tiny_hidden_size: int = 96, tiny_num_lay
     return model, feature_extractor
 
 
-def _fit_head_to_emotions(model, old_labels: list[str], name: str) -> None:
-    """A head trained on the eight emotions in another order keeps its weights, rows re-ordered to EMOTIONS; a
-    head of the same shape over other labels is re-initialised (ignore_mismatched_sizes only resets other shapes)."""
+def _fit_head(model, report, old_labels, labels, name, label_map, *, local_files_only: bool) -> HeadFit | None:
+    """Keep the rows of a trained head that ``labels`` share (hf_ser.modeling.heads); logs what became of it."""
     head = getattr(model, "classifier", None)
-    if not old_labels or old_labels == list(EMOTIONS) or not isinstance(head, torch.nn.Linear):
-        return
-    if head.out_features != len(EMOTIONS):
-        return
-    with torch.no_grad():
-        if sorted(old_labels) == sorted(EMOTIONS):
-            rows = torch.tensor([old_labels.index(e) for e in EMOTIONS])
-            head.weight.copy_(head.weight[rows].clone())
-            if head.bias is not None:
-                head.bias.copy_(head.bias[rows].clone())
-            logger.info("%s: head rows re-ordered from %s to %s", name, old_labels, list(EMOTIONS))
-            return
-        if old_labels != [f"LABEL_{i}" for i in range(len(old_labels))]:
-            torch.nn.init.normal_(head.weight, std=getattr(model.config, "initializer_range", 0.02))
-            if head.bias is not None:
-                head.bias.zero_()
+    missing = any(k.startswith("classifier.") for k in report.get("missing_keys") or [])
+    if not isinstance(head, torch.nn.Linear) or missing:
+        return None  # a backbone without a head: transformers initialised it
+    if old_labels == list(labels) and not label_map:
+        return None  # the same labels in the same order: the trained head as it is
+    mismatched = any(str(k[0] if isinstance(k, tuple) else k).startswith("classifier.")
+                     for k in report.get("mismatched_keys") or [])  # fmt: skip
+    if mismatched:  # from_pretrained replaced it; its saved rows are read from the weight file
+        old_head = checkpoint_head(name, local_files_only=local_files_only)
+    else:
+        old_head = (head.weight.detach().clone(), None if head.bias is None else head.bias.detach().clone())
+    fit = fit_head(head, old_labels, labels, old_head, label_map=label_map,
+                   init_std=getattr(model.config, "initializer_range", 0.02))  # fmt: skip
+    log = logger.info if fit.kept else logger.warning
+    log("%s has a %d-label head (%s): %s", name, len(old_labels), ", ".join(old_labels), fit.summary())
+    return fit
 
 
 def apply_method(model, method: str, *, lora_r: int = 8, lora_alpha: int = 16, lora_dropout: float = 0.05,

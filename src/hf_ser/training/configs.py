@@ -117,6 +117,14 @@ class DataArguments:
         default=False,
         metadata={"help": "Pad every batch to max_duration (the transformers example's way) instead of dynamically."},
     )
+    label_map: str | None = field(
+        default=None,
+        metadata={
+            "help": "Explicit label merges and names, comma-separated: presets (iemocap4: excited -> happy; no_calm: "
+            "calm -> neutral), name=target pairs (LABEL_0=neutral, fru=other) or a YAML/JSON file of them. Merges "
+            "the dataset's classes it names, and says which rows of a pretrained head mean which label."
+        },
+    )
 
 
 @dataclass
@@ -342,5 +350,11 @@ def validate_args(model_args, data_args, training_args) -> None:
         errors.append(f"--lora_dropout {model_args.lora_dropout}: must be in [0, 1)")
     if not (_finite(training_args.learning_rate) and training_args.learning_rate > 0):
         errors.append(f"--learning_rate {training_args.learning_rate}: must be > 0")
+    from hf_ser.labels import LabelMapError, parse_label_map
+
+    try:
+        parse_label_map(data_args.label_map)
+    except LabelMapError as err:
+        errors.append(str(err))
     if errors:
         raise ConfigError("; ".join(errors))

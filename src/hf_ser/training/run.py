@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig
-from hf_ser.data.loading import DataError, load_ser_dataset
+from hf_ser.data.loading import DataError, load_ser_dataset, merge_labels
 from hf_ser.data.transforms import AudioCollator, TrainTransform, clip_lengths
-from hf_ser.evaluation.scoring import clip_ids, score_split, write_predictions
+from hf_ser.evaluation.scoring import clip_ids, score_split, split_labels, write_predictions
 from hf_ser.evaluation.validation import compute_metrics
-from hf_ser.labels import EMOTIONS
+from hf_ser.labels import parse_label_map
 from hf_ser.training.trainer import DivergenceGuard, TrainingDivergedError, make_trainer, peak_memory_mb
 
 __all__ = ["DIVERGED_ERRORS", "USER_ERRORS", "train"]
@@ -71,13 +71,23 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
         check_hub_push(push_repo, what="push_to_hub")
         training_args.push_to_hub = False  # we push the finished folder ourselves, once
 
-    # Load datasets
-    dd = load_ser_dataset(data_args.dataset, data_args.protocol)
+    # Load datasets: the model is trained on the dataset's labels (after --label_map's merges)
+    label_map = parse_label_map(data_args.label_map)
+    dd, merged = merge_labels(load_ser_dataset(data_args.dataset, data_args.protocol), label_map)
+    if merged:
+        logger.warning(
+            "--label_map merges the dataset's labels: %s", ", ".join(f"{a} -> {b}" for a, b in merged.items())
+        )
+    labels = split_labels(dd["train"])
+    if len(labels) < 2:
+        raise DataError(f"--dataset {data_args.dataset}: one label ({labels[0]}); a classifier needs two or more")
     train_raw, val_raw, test_raw = _select_rows(dd, data_args)
 
     # Load model and apply the fine-tuning method
     model, feature_extractor = load_backbone(
         model_args.model_name_or_path,
+        labels=labels,
+        label_map=label_map,
         tiny_hidden_size=model_args.tiny_hidden_size,
         tiny_num_layers=model_args.tiny_num_layers,
         seed=training_args.seed,
@@ -190,6 +200,8 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
             "batch_size": training_args.per_device_eval_batch_size,
             "device": str(training_args.device),
         },  # fmt: skip
+        "labels": labels,
+        "label_merges": merged,
         "validation": scored["validation"],
         "test": test_result,
         "command": command,
@@ -206,7 +218,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
     write_json(results, out / "results.json")
     plot_confusion_matrix(
         test_result["confusion_matrix_percent"],
-        EMOTIONS,
+        labels,
         out / "confusion_matrix.png",
         title=f"{Path(model_args.model_name_or_path).name} ({model_args.peft}), {data_args.protocol} test",
     )
