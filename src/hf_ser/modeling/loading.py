@@ -227,7 +227,7 @@ def _fit_head(model, report, old_labels, labels, name, label_map, *, local_files
     fit = fit_head(head, old_labels, labels, old_head, label_map=label_map,
                    init_std=getattr(model.config, "initializer_range", 0.02))  # fmt: skip
     log = logger.info if fit.kept else logger.warning
-    log("%s has a %d-label head (%s): %s", name, len(old_labels), ", ".join(old_labels), fit.summary())
+    log("%s has a head over %d labels (%s): %s", name, len(old_labels), ", ".join(old_labels), fit.summary())
     return fit
 
 
