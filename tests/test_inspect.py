@@ -86,6 +86,16 @@ def test_label_problems_are_warnings_and_warn_at_predict_time(labels, message, t
     assert message in caplog.text and predictor.labels == list(labels)  # shown as they are, not renamed
 
 
+def test_scoring_warns_about_a_models_labels(tmp_path, demo_dataset, caplog, capsys):
+    from conftest import load_script
+
+    folder = _build(tmp_path, "dup", ("happy", "joy", "sad", "neu"), head_scale=400.0)
+    with caplog.at_level(logging.WARNING, logger="hf_ser.inference.health"):
+        assert load_script("recipes/eval.py").main(["score", "--model", str(folder), "--dataset", str(demo_dataset),
+                                                    "--protocol", "speaker", "--output_dir", str(tmp_path / "s")]) == 0  # fmt: skip
+    assert "happy and joy both mean happy" in caplog.text
+
+
 def test_a_label_map_names_generic_labels(tmp_path, capsys):
     folder = _build(tmp_path, "generic", ("LABEL_0", "LABEL_1", "LABEL_2", "LABEL_3"), head_scale=400.0)
     rc, report = _inspect(capsys, folder, "--label_map", "LABEL_0=neu,LABEL_1=hap,LABEL_2=ang,LABEL_3=sad")

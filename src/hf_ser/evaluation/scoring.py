@@ -267,6 +267,7 @@ def score_checkpoint(
     confusion of every dataset label x every model output is written beside (confusion_matrix_all_labels.png)."""
     from hf_ser.evaluation.alignment import aligned_scores, cross_confusion, describe, label_report
     from hf_ser.evaluation.reporting import confusion_markdown, plot_confusion_matrix, versions, write_json
+    from hf_ser.inference.health import warn_about_labels
     from hf_ser.modeling.loading import load_classifier
 
     check_score_dir(output_dir, model, dataset, split)
@@ -274,6 +275,7 @@ def score_checkpoint(
         raise DataError(f"--batch_size must be >= 1, got {batch_size}")
     # the model first: it fails faster than a dataset load
     net, fe = load_classifier(model, "--model")
+    warn_about_labels(net.config, f"--model {model}")
     raw = load_ser_dataset(dataset, protocol, splits=(split,))[split]
     ds_names, md_names = split_labels(raw), model_labels(net.config)
     alignment = align_labels(ds_names, md_names, label_map)
