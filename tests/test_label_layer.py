@@ -187,3 +187,16 @@ def test_ambiguous_old_rows_are_not_picked_between():
     old = torch.arange(6.0).reshape(2, 3)
     fit = fit_head(head, ["hap", "exc"], ["happy"], (old, torch.zeros(2)), label_map={"exc": "happy"})
     assert fit.kept == () and fit.new == ("happy",) and fit.dropped == ("hap", "exc")
+
+
+def test_a_map_merges_only_what_it_names():
+    from hf_ser.labels import merged_labels
+
+    assert merged_labels(EMOTIONS, parse_label_map("no_calm"))[0] == [e for e in EMOTIONS if e != "calm"]
+    # synonyms the map does not name stay classes of their own
+    assert merged_labels(["happy", "joy", "sad"], parse_label_map("sad=sadness")) == (
+        ["happy", "joy", "sad"], {"happy": "happy", "joy": "joy", "sad": "sad"})  # fmt: skip
+    names, to = merged_labels(["neu", "hap", "exc", "fru", "ang"], parse_label_map("iemocap4,fru=Other Stuff"))
+    assert names == ["neu", "hap", "Other Stuff", "ang"] and to["exc"] == "hap"
+    assert merged_labels(["LABEL_0", "LABEL_1"], parse_label_map("LABEL_0=neu,LABEL_1=happiness"))[0] == [
+        "neutral", "happy"]  # fmt: skip

@@ -228,7 +228,7 @@ def label_set(names: Sequence[str] | Mapping[int, str], label_map: Mapping[str, 
         canon = canonical_emotion(name)
         target = next((lookup[k] for k in (_key(name), canon) if k is not None and k in lookup), None)
         if target is not None:
-            canon = canonical_emotion(target) or _key(target)
+            canon = canonical_emotion(target) or str(target).strip()
             mapped.append((name, canon))
         if canon is None:
             unknown.append(name)
@@ -241,22 +241,25 @@ def label_set(names: Sequence[str] | Mapping[int, str], label_map: Mapping[str, 
 def merged_labels(names: Sequence[str], label_map: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
     """(new label names, {old name: new name} for every name) after ``label_map``'s merges and renames.
 
-    ``no_calm`` on the eight emotions gives seven names, calm -> neutral. A merged class takes the name of its
-    member the map did not rename (``neutral``), else the canonical name, and stands where that member stood (else
-    its first member). Without a map, or with one that names none of ``names``, the names are as they were."""
+    Only what the map names moves: a mapped name joins the first name the map left alone that means its target
+    (``no_calm`` on the eight emotions: calm joins neutral, seven names), else becomes a class of the target's name
+    (shared by every mapped name with that target). Names the map leaves alone stay classes of their own, synonyms
+    or not. Without a map, or with one that names none of ``names``, the names are as they were."""
     names = [str(n) for n in names]
     ls = label_set(names, label_map)
-    if not ls.mapped:
+    mapped = dict(ls.mapped)
+    if not mapped:
         return names, {n: n for n in names}
-    renamed = {name for name, _ in ls.mapped}
-    groups: dict[str, list[str]] = {}
+    kept = {}  # meaning -> the first name the map left alone that has it
     for name, meaning in zip(names, ls.canonical, strict=True):
-        groups.setdefault(meaning, []).append(name)
-    new_name = {m: next((n for n in g if n not in renamed), m) for m, g in groups.items()}
-    position = {m: names.index(new_name[m]) if new_name[m] in names else names.index(g[0]) for m, g in groups.items()}
-    return [new_name[m] for m in sorted(groups, key=position.get)], {
-        n: new_name[m] for n, m in zip(names, ls.canonical, strict=True)
-    }
+        if name not in mapped:
+            kept.setdefault(meaning, name)
+    to = {n: n if n not in mapped else kept.get(mapped[n], mapped[n]) for n in names}
+    # each class where its name stood, a new one where its first member stood
+    first = {}
+    for i, n in enumerate(names):
+        first.setdefault(to[n], names.index(to[n]) if to[n] in names and to[n] not in mapped else i)
+    return sorted(first, key=first.get), to
 
 
 @dataclass(frozen=True)
