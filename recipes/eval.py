@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             r = results[args.split]
             print(f"{args.model} on {args.protocol}/{args.split} ({r['num_samples']} clips): accuracy "
                   f"{r['accuracy']:.4f}, F1 {r['f1_macro']:.4f}, UAR {r['uar']:.4f}, EER {r['eer']:.4f}")  # fmt: skip
-            if not results["labels"]["same_label_set"]:
-                print(describe(results["labels"]))
+            if not results["label_alignment"]["same_label_set"]:
+                print(describe(results["label_alignment"]))
                 print(f"results.json, confusion_matrix.png and confusion_matrix_all_labels.png in {args.output_dir}")
             else:
                 print(f"results.json and confusion_matrix.png in {args.output_dir}")

@@ -59,7 +59,8 @@ def test_a_model_of_other_labels_is_scored_on_the_shared_ones(cid, shared, dropp
     assert _score(models[cid], demo_dataset, out) == 0
     printed = capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
-    report, test = results["labels"], results["test"]
+    report, test = results["label_alignment"], results["test"]
+    assert results["labels"] == shared
     assert report["scored"] == shared and report["model_dropped"] == dropped and not report["same_label_set"]
     model_names = list(CASES[cid].labels)
     # each model column under the dataset's name of its meaning (superb's neu -> neutral, resd's anger -> angry)

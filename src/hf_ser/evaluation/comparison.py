@@ -53,15 +53,8 @@ def _metrics(r: dict, split: str) -> dict:
 
 def run_labels(r: dict, split: str = "test") -> tuple[str, ...]:
     """The labels a run's ``split`` was scored on (runs from before label sets were recorded: the eight emotions)."""
-    m = r.get(split) or {}
-    labels = r.get("labels")
-    if m.get("label_names"):
-        return tuple(m["label_names"])
-    if isinstance(labels, dict) and labels.get("scored"):
-        return tuple(labels["scored"])
-    if isinstance(labels, list) and labels:
-        return tuple(labels)
-    return tuple(EMOTIONS)
+    names = (r.get(split) or {}).get("label_names") or r.get("labels")
+    return tuple(names) if names else tuple(EMOTIONS)
 
 
 def comparison_markdown(runs: Sequence[dict], *, split: str = "test") -> str:

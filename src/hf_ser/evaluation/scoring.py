@@ -263,7 +263,7 @@ def score_checkpoint(
     writes results.json, confusion_matrix.png and <split>_predictions.csv.
 
     A model whose labels are not the dataset's is scored on the labels both have (:mod:`hf_ser.evaluation.alignment`,
-    ``label_map`` for explicit merges), and results.json's ``labels`` says which, with the clips used; a rectangular
+    ``label_map`` for explicit merges), and results.json's ``label_alignment`` says which, with the clips used; a rectangular
     confusion of every dataset label x every model output is written beside (confusion_matrix_all_labels.png)."""
     from hf_ser.evaluation.alignment import aligned_scores, cross_confusion, describe, label_report
     from hf_ser.evaluation.reporting import confusion_markdown, plot_confusion_matrix, versions, write_json
@@ -307,7 +307,7 @@ def score_checkpoint(
         plot_confusion_matrix(percent, ds_names, out / "confusion_matrix_all_labels.png", columns=md_names,
                               title=f"{title}: all clips, every output")  # fmt: skip
     results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
-               "labels": report, split: result, "batch_size": batch_size, "device": str(dev), "versions": versions(),
+               "labels": list(alignment.names), "label_alignment": report, split: result, "batch_size": batch_size, "device": str(dev), "versions": versions(),
                "output_dir": str(output_dir)}  # fmt: skip
     write_json(results, out / "results.json")
     write_predictions(out / f"{split}_predictions.csv", used, scores, ids=ids, label_names=alignment.names,
