@@ -81,7 +81,7 @@ def test_stages_import_only_shared_modules_and_earlier_stages():
 
 
 def test_a_stage_that_must_not_see_training_does_not():
-    # the rule the issue names, spelled out: checkpoints load, score and predict without the training side
+    # the rule spelled out: checkpoints load, score and predict without the training side
     assert "training" not in ALLOWED["inference"] | ALLOWED["evaluation"] | ALLOWED[SHARED] | ALLOWED["data"]
 
 
