@@ -155,3 +155,13 @@ def test_the_app_shows_a_models_own_labels(cid, models, tmp_path):
     header = next(csv.reader(Path(table).read_text().splitlines()))
     assert [h[2:] for h in header if h.startswith("p_")] == list(CASES[cid].labels)
     assert chart and message
+
+
+def test_a_rescore_into_the_same_folder_leaves_no_stale_all_labels_chart(models, tiny_classifier, demo_dataset,
+                                                                         tmp_path):  # fmt: skip
+    out = tmp_path / "score"
+    assert _score(models["hubert-large-superb-er"], demo_dataset, out) == 0
+    assert (out / "confusion_matrix_all_labels.png").is_file()
+    assert _score(tiny_classifier, demo_dataset, out) == 0  # the eight emotions: nothing to show beside
+    assert not (out / "confusion_matrix_all_labels.png").exists()
+    assert json.loads((out / "results.json").read_text())["label_alignment"]["same_label_set"]

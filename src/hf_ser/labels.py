@@ -34,6 +34,7 @@ __all__ = [
     "is_generic_label",
     "label_set",
     "merged_labels",
+    "model_labels",
     "parse_label_map",
 ]
 
@@ -201,10 +202,7 @@ class LabelSet:
     @property
     def duplicates(self) -> dict[str, list[str]]:
         """canonical -> names, where two or more names mean the same emotion."""
-        groups: dict[str, list[str]] = {}
-        for name, canon in zip(self.names, self.canonical, strict=True):
-            groups.setdefault(canon, []).append(name)
-        return {c: ns for c, ns in groups.items() if len(ns) > 1}
+        return {c: [self.names[i] for i in ids] for c, ids in self.index().items() if len(ids) > 1}
 
     def index(self) -> dict[str, list[int]]:
         """canonical -> the ids carrying it, in id order (more than one where a map merges classes)."""
@@ -236,6 +234,12 @@ def label_set(names: Sequence[str] | Mapping[int, str], label_map: Mapping[str, 
         canonical.append(canon)
     generic = bool(names) and all(is_generic_label(n) for n in names) and not mapped
     return LabelSet(names, tuple(canonical), tuple(unknown), generic, tuple(mapped))
+
+
+def model_labels(config) -> list[str]:
+    """A model's labels in id order (its config's ``id2label``, whose keys JSON makes strings)."""
+    id2label = {int(k): str(v) for k, v in (getattr(config, "id2label", None) or {}).items()}
+    return [id2label[i] for i in sorted(id2label)]
 
 
 def merged_labels(names: Sequence[str], label_map: Mapping[str, str] | None) -> tuple[list[str], dict[str, str]]:
@@ -293,17 +297,18 @@ def align_labels(dataset_labels: Sequence[str], model_labels: Sequence[str] | Ma
 
     Names that the table does not know match only when they are spelled the same; ``LABEL_n`` never matches."""
     ds, md = label_set(dataset_labels, label_map), label_set(model_labels, label_map)
-    ds_index, md_index = ds.index(), md.index()
-    renamed = {name for name, _ in ds.mapped}
-    # a merged class stands where its member the map did not rename stood (as merged_labels orders them)
-    at = {m: next((i for i in ids if ds.names[i] not in renamed), ids[0]) for m, ids in ds_index.items()}
+    classes, to = merged_labels(ds.names, label_map)  # the dataset's classes as a run would train on them
+    meaning_of = {to[n]: m for n, m in zip(ds.names, ds.canonical, strict=True)}
+    md_index = md.index()
+    groups: dict[str, list[str]] = {}  # meaning -> the classes carrying it (synonyms the map left alone: several)
+    for cls in classes:
+        groups.setdefault(meaning_of[cls], []).append(cls)
     names, meanings, ds_ids, md_cols = [], [], [], []
-    for meaning, ids in sorted(ds_index.items(), key=lambda item: at[item[0]]):
+    for meaning, members in groups.items():
         if meaning in md_index and not is_generic_label(meaning):
+            names.append(members[0])
             meanings.append(meaning)
-            keeper = ds.names[at[meaning]]
-            names.append(ds.names[ids[0]] if len(ids) == 1 else keeper if keeper not in renamed else meaning)
-            ds_ids.append(tuple(ids))
+            ds_ids.append(tuple(i for i, n in enumerate(ds.names) if meaning_of[to[n]] == meaning))
             md_cols.append(tuple(md_index[meaning]))
     shared = set(meanings)
     return LabelAlignment(

@@ -82,7 +82,7 @@ def merge_labels(dd, label_map: Mapping[str, str] | None):
     names = list(first.features["label"].names)
     new_names, mapping = merged_labels(names, label_map)
     changed = {a: b for a, b in mapping.items() if a != b}
-    if new_names == names and not changed:
+    if not changed:
         return dd, {}
     lut = [new_names.index(mapping[n]) for n in names]
     features = first.features.copy()

@@ -143,10 +143,10 @@ def check_runs(runs: Sequence[dict], *, split: str = "test", allow_label_mismatc
         if path in seen:
             raise ValueError(f"{path} is given twice: a run counts once (as one seed)")
         seen.add(path)
-    sets = {}
+    sets: dict[tuple[str, ...], list[str]] = {}
     for r in runs:
-        sets.setdefault(run_labels(r, split), []).append(Path(r.get("_path") or r.get("output_dir", "?")).parent.name
-                                                           if r.get("_path") else str(r.get("output_dir", "?")))  # fmt: skip
+        where = Path(r["_path"]).parent.name if r.get("_path") else str(r.get("output_dir", "?"))
+        sets.setdefault(run_labels(r, split), []).append(where)
     if len(sets) > 1 and not allow_label_mismatch:
         described = "; ".join(f"{', '.join(runs_)}: {len(s)} labels ({', '.join(s)})" for s, runs_ in sets.items())
         raise ValueError(f"the runs were scored on different label sets ({described}); their numbers are not "

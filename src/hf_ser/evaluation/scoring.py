@@ -20,7 +20,7 @@ from hf_ser.data.transforms import EvalTransform, clip_lengths
 from hf_ser.evaluation.metrics.functional import ser_metrics, softmax
 from hf_ser.evaluation.stats import bootstrap_intervals
 from hf_ser.inference.forward import forward_arrays, length_sorted_batches, padding_sensitive
-from hf_ser.labels import CORPORA, EMOTIONS, align_labels
+from hf_ser.labels import CORPORA, EMOTIONS, align_labels, model_labels
 from hf_ser.modeling.architectures import fixed_input_samples
 
 __all__ = [
@@ -176,12 +176,6 @@ def score_split(model, feature_extractor, raw_split, *, n_boot: int = 1000, ids:
     return result, logits
 
 
-def model_labels(config) -> list[str]:
-    """A model's labels in id order (its ``id2label``)."""
-    id2label = {int(k): v for k, v in (config.id2label or {}).items()}
-    return [id2label[i] for i in sorted(id2label)]
-
-
 def split_labels(raw_split) -> list[str]:
     return list(raw_split.features["label"].names)
 
@@ -263,12 +257,14 @@ def score_checkpoint(
     writes results.json, confusion_matrix.png and <split>_predictions.csv.
 
     A model whose labels are not the dataset's is scored on the labels both have (:mod:`hf_ser.evaluation.alignment`,
-    ``label_map`` for explicit merges), and results.json's ``label_alignment`` says which, with the clips used; a rectangular
-    confusion of every dataset label x every model output is written beside (confusion_matrix_all_labels.png)."""
+    ``label_map`` for explicit merges); results.json's ``label_alignment`` says which, with the clips used, and a
+    rectangular confusion of every dataset label x every model output is written beside
+    (confusion_matrix_all_labels.png)."""
     from hf_ser.evaluation.alignment import aligned_scores, cross_confusion, describe, label_report
     from hf_ser.evaluation.reporting import confusion_markdown, plot_confusion_matrix, versions, write_json
     from hf_ser.inference.health import warn_about_labels
     from hf_ser.modeling.loading import load_classifier
+    from hf_ser.outputs import is_hf_ser_png
 
     check_score_dir(output_dir, model, dataset, split)
     if batch_size < 1:
@@ -306,9 +302,11 @@ def score_checkpoint(
                                      "markdown": confusion_markdown(percent, ds_names, columns=md_names)}  # fmt: skip
         plot_confusion_matrix(percent, ds_names, out / "confusion_matrix_all_labels.png", columns=md_names,
                               title=f"{title}: all clips, every output")  # fmt: skip
+    elif is_hf_ser_png(out / "confusion_matrix_all_labels.png"):
+        (out / "confusion_matrix_all_labels.png").unlink()  # an earlier cross-label score's: not this score's
     results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
-               "labels": list(alignment.names), "label_alignment": report, split: result, "batch_size": batch_size, "device": str(dev), "versions": versions(),
-               "output_dir": str(output_dir)}  # fmt: skip
+               "labels": list(alignment.names), "label_alignment": report, split: result, "batch_size": batch_size,
+               "device": str(dev), "versions": versions(), "output_dir": str(output_dir)}  # fmt: skip
     write_json(results, out / "results.json")
     write_predictions(out / f"{split}_predictions.csv", used, scores, ids=ids, label_names=alignment.names,
                       labels=labels)  # fmt: skip

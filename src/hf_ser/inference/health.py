@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from hf_ser.labels import label_set
+from hf_ser.labels import label_set, model_labels
 
 __all__ = ["Finding", "Inspection", "inspect_checkpoint", "label_findings", "warn_about_labels"]
 
@@ -80,9 +80,9 @@ class Inspection:
         return "\n".join(lines)
 
 
-def label_findings(id2label: Mapping, label_map: Mapping[str, str] | None = None) -> list[Finding]:
+def label_findings(labels: Sequence[str], label_map: Mapping[str, str] | None = None) -> list[Finding]:
     """The label checks: generic names, two names of one meaning, names the alias table does not know."""
-    ls = label_set(id2label, label_map)
+    ls = label_set(labels, label_map)
     out = []
     if ls.generic:
         out.append(Finding(WARNING, "labels", f"generic names ({ls.names[0]} ... {ls.names[-1]}): the config never "
@@ -100,7 +100,7 @@ def label_findings(id2label: Mapping, label_map: Mapping[str, str] | None = None
 
 def warn_about_labels(config, what: str) -> None:
     """The label checks as one-line log warnings (prediction, the app)."""
-    for f in label_findings(config.id2label or {}):
+    for f in label_findings(model_labels(config)):
         if f.level != OK:
             logger.warning("%s: %s", what, f.message)
 
@@ -119,10 +119,16 @@ def _probe_clip(rate: int, seconds: float = 1.0) -> np.ndarray:
 def inspect_checkpoint(name_or_path: str, *, label_map: Mapping[str, str] | None = None, probe: bool = True
                        ) -> Inspection:  # fmt: skip
     """Every check on one checkpoint (Hub id or folder); never raises for a broken checkpoint: it is a finding."""
-    from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForAudioClassification
+    from transformers import AutoConfig, AutoFeatureExtractor
 
     from hf_ser.modeling.architectures import audio_classifier_class
-    from hf_ser.modeling.loading import ModelLoadError, load_pretrained
+    from hf_ser.modeling.loading import (
+        ModelLoadError,
+        initialised_weights,
+        is_headless,
+        load_pretrained,
+        load_with_report,
+    )
 
     result = Inspection(model=name_or_path)
     try:
@@ -144,26 +150,19 @@ def inspect_checkpoint(name_or_path: str, *, label_map: Mapping[str, str] | None
         result.findings.append(Finding(ERROR, "architecture", f"transformers has no audio-classification head for "
                                        f"{result.architecture}"))  # fmt: skip
         return result
-    headless = archs and not any(a.endswith(("ForSequenceClassification", "ForAudioClassification")) for a in archs)
-    if headless:
+    if is_headless(config):
         result.findings.append(Finding(ERROR, "head", f"a {result.architecture} backbone without a classification "
                                        "head: it cannot predict; fine-tune it with recipes/train.py"))  # fmt: skip
         return result
-    id2label = {int(k): v for k, v in (config.id2label or {}).items()}
-    result.labels = [id2label[i] for i in sorted(id2label)]
+    result.labels = model_labels(config)
     result.meanings = list(label_set(result.labels, label_map).canonical)
-    result.findings += label_findings(id2label, label_map)
-
-    def with_report(path, **kwargs):
-        return AutoModelForAudioClassification.from_pretrained(path, output_loading_info=True, **kwargs)
-
+    result.findings += label_findings(result.labels, label_map)
     try:
-        ((model, loading),) = load_pretrained(name_or_path, "MODEL", with_report)
+        model, report = load_with_report(name_or_path, "MODEL")
     except ModelLoadError as err:
         result.findings.append(Finding(ERROR, "weights", str(err)))
         return result
-    fresh = sorted(set(loading.get("missing_keys") or [])
-                   | {str(k[0] if isinstance(k, tuple) else k) for k in loading.get("mismatched_keys") or []})  # fmt: skip
+    fresh = sorted(set().union(*initialised_weights(report)))
     head_fresh = [k for k in fresh if k.split(".")[0] in ("classifier", "projector")]
     if head_fresh:
         result.findings.append(Finding(ERROR, "head", f"the checkpoint lacks the head's weights ({', '.join(head_fresh)})"

@@ -29,6 +29,7 @@ from hf_ser.inference.audio_stream import (
 )
 from hf_ser.inference.forward import forward_arrays, length_sorted_batches, model_inputs, padding_sensitive
 from hf_ser.inference.windows import is_silent, iter_windows, summarise
+from hf_ser.labels import model_labels
 from hf_ser.modeling.architectures import fixed_input_samples, max_input_seconds
 
 __all__ = ["EmotionPredictor", "FileResult", "Segment", "expand_inputs"]
@@ -182,8 +183,7 @@ class EmotionPredictor:
 
     @property
     def labels(self) -> list[str]:
-        id2label = {int(k): v for k, v in self.config.id2label.items()}
-        return [id2label[i] for i in sorted(id2label)]
+        return model_labels(self.config)
 
     # ------------------------------------------------------------------------------------------------ arrays
     def _logits(self, arrays: Sequence[np.ndarray]) -> np.ndarray:

@@ -17,7 +17,7 @@ from transformers import (
 )
 
 from hf_ser.hub import hub_offline, looks_like_hub_id
-from hf_ser.labels import EMOTIONS
+from hf_ser.labels import EMOTIONS, model_labels
 from hf_ser.modeling.architectures import (
     audio_classifier_class,
     freeze_backbone,
@@ -130,6 +130,29 @@ def load_pretrained(name_or_path: str, flag: str, *loaders):
         ) from err
 
 
+def is_headless(config) -> bool:
+    """A backbone checkpoint (``HubertModel``): its config names no classification architecture."""
+    archs = getattr(config, "architectures", None) or []
+    return bool(archs) and not any(a.endswith(("ForSequenceClassification", "ForAudioClassification")) for a in archs)
+
+
+def initialised_weights(report: dict) -> tuple[list[str], list[str]]:
+    """(missing, of another shape): the weights from_pretrained's loading report says it drew at random."""
+    missing = sorted(report.get("missing_keys") or [])
+    mismatched = sorted(str(k[0] if isinstance(k, tuple) else k) for k in report.get("mismatched_keys") or [])
+    return missing, mismatched
+
+
+def load_with_report(name_or_path: str, flag: str = "--model"):
+    """(model, loading report) of an audio classifier, with :func:`load_pretrained`'s one-line errors."""
+
+    def with_report(path, **kwargs):
+        return AutoModelForAudioClassification.from_pretrained(path, output_loading_info=True, **kwargs)
+
+    ((model, report),) = load_pretrained(name_or_path, flag, with_report)
+    return model, report
+
+
 def load_classifier(name_or_path: str, flag: str = "--model"):
     """(model, feature_extractor) of a trained audio classifier, for prediction, scoring and export.
 
@@ -138,21 +161,15 @@ def load_classifier(name_or_path: str, flag: str = "--model"):
     another shape, which transformers would fill with random values (a head saved without its weights is served
     as a random classifier otherwise)."""
     config, fe = load_pretrained(name_or_path, flag, AutoConfig.from_pretrained, AutoFeatureExtractor.from_pretrained)
-    archs = getattr(config, "architectures", None) or []
-    headless = archs and not any(a.endswith(("ForSequenceClassification", "ForAudioClassification")) for a in archs)
-    if audio_classifier_class(config) is None or headless:
+    if audio_classifier_class(config) is None or is_headless(config):
+        archs = getattr(config, "architectures", None) or []
         what = archs[0] if archs else type(config).__name__.removesuffix("Config")
         raise ModelLoadError(
             f"{flag} {name_or_path}: a {what} checkpoint, not an audio-classification model (no classification "
             "head); fine-tune one with recipes/train.py"
         )
-
-    def with_report(path, **kwargs):
-        return AutoModelForAudioClassification.from_pretrained(path, output_loading_info=True, **kwargs)
-
-    ((model, report),) = load_pretrained(name_or_path, flag, with_report)
-    missing = sorted(report.get("missing_keys") or [])
-    mismatched = sorted(str(k[0] if isinstance(k, tuple) else k) for k in report.get("mismatched_keys") or [])
+    model, report = load_with_report(name_or_path, flag)
+    missing, mismatched = initialised_weights(report)
     if missing or mismatched:
         names = ", ".join((missing + mismatched)[:4]) + (", ..." if len(missing) + len(mismatched) > 4 else "")
         raise ModelLoadError(
@@ -193,8 +210,7 @@ def load_backbone(name_or_path: str, *, labels: Sequence[str] = EMOTIONS, label_
     offline = not Path(name_or_path).expanduser().is_dir() and hub_offline()
     kwargs = {"local_files_only": True} if offline else {}
     kwargs["attn_implementation"] = resolve_attn_implementation(head_class, attn_implementation)
-    old = {int(k): v for k, v in (getattr(config, "id2label", None) or {}).items()}
-    old_labels = [old[i] for i in sorted(old)]
+    old_labels = model_labels(config)
     config.num_labels = len(labels)
     config.id2label = dict(enumerate(labels))
     config.label2id = {x: i for i, x in enumerate(labels)}
@@ -213,14 +229,14 @@ def load_backbone(name_or_path: str, *, labels: Sequence[str] = EMOTIONS, label_
 def _fit_head(model, report, old_labels, labels, name, label_map, *, local_files_only: bool) -> HeadFit | None:
     """Keep the rows of a trained head that ``labels`` share (hf_ser.modeling.heads); logs what became of it."""
     head = getattr(model, "classifier", None)
-    missing = any(k.startswith("classifier.") for k in report.get("missing_keys") or [])
-    if not isinstance(head, torch.nn.Linear) or missing:
+    missing, mismatched = initialised_weights(report)
+    if not isinstance(head, torch.nn.Linear) or any(k.startswith("classifier.") for k in missing):
         return None  # a backbone without a head: transformers initialised it
     if old_labels == list(labels) and not label_map:
         return None  # the same labels in the same order: the trained head as it is
-    mismatched = any(str(k[0] if isinstance(k, tuple) else k).startswith("classifier.")
-                     for k in report.get("mismatched_keys") or [])  # fmt: skip
-    if mismatched:  # from_pretrained replaced it; its saved rows are read from the weight file
+    if any(
+        k.startswith("classifier.") for k in mismatched
+    ):  # from_pretrained replaced it; its saved rows are read from the weight file
         old_head = checkpoint_head(name, local_files_only=local_files_only)
     else:
         old_head = (head.weight.detach().clone(), None if head.bias is None else head.bias.detach().clone())
