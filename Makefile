@@ -9,7 +9,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 DEMO_DIR := data/demo
 BACKBONE := models/tiny-hubert-ssl
 ACCELERATE := $(BIN)/accelerate launch --config_file recipes/accelerate_configs/cpu.yaml recipes/train.py
-.PHONY: install demo demo-compare pretrain app test test-slow quality style benchmark benchmark-gpu benchmark-smoke clean
+.PHONY: install demo demo-own demo-compare pretrain app test test-slow quality style benchmark benchmark-gpu benchmark-smoke clean
 
 install: $(STAMP)
 
@@ -29,6 +29,16 @@ demo: install
 	$(BIN)/python dataset_scripts/eight_emotions.py --ravdess $(DEMO_DIR)/corpora/ravdess --crema-d $(DEMO_DIR)/corpora/crema_d \
 		--tess $(DEMO_DIR)/corpora/tess --savee $(DEMO_DIR)/corpora/savee --output $(DEMO_DIR)/eight_emotions --overwrite
 	$(ACCELERATE) --config recipes/demo/full.yaml
+
+# Your own corpus: a German EmoDB-like corpus (seven labels, boredom among them) as a CSV manifest, fine-tuned with
+# its own labels, scored on held-out speakers, one file predicted.
+OWN_DIR := data/demo-own/emodb_like
+demo-own: install
+	$(BIN)/python dataset_scripts/synthesize_own_corpus.py --out $(OWN_DIR) --overwrite
+	$(ACCELERATE) --config recipes/demo/own.yaml
+	$(BIN)/python recipes/eval.py score --model outputs/demo-own --dataset $(OWN_DIR)/manifest.csv --protocol speaker \
+		--output_dir outputs/demo-own-score
+	$(BIN)/hf-ser predict $(OWN_DIR)/wav/03a01Wa.wav --model outputs/demo-own
 
 # The paper's comparison on the demo: full (make demo's run), LoRA-QKV, LoRA all-linear and classifier-only from the
 # pretrained backbone, the same from scratch beside them, then a Table-3 style table with 95% intervals.

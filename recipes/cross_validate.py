@@ -6,9 +6,10 @@
     python recipes/cross_validate.py --protocols speaker_fold0,speaker_fold1 --config recipes/demo/full.yaml
 
 --protocols is a comma list of dataset configs, or kfold (every speaker_fold<k> of the dataset), loco (every
-loco_<corpus>) or corpora (ravdess, crema_d, tess, savee). Every other flag is recipes/train.py's; each config's run
-goes to <output_dir>/<config>, and <output_dir>/cross_validation.{md,json} hold the per-config rows and the
-mean +- std (with each run's 95% bootstrap intervals).
+loco_<corpus>) or corpora (each corpus's own config). --dataset is any dataset recipes/train.py takes (a manifest
+too). Every other flag is recipes/train.py's; each config's run goes to <output_dir>/<config>, and
+<output_dir>/cross_validation.{md,json} hold the per-config rows and the mean +- std (with each run's 95% bootstrap
+intervals).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import transformers
 
 from hf_ser.data.loading import DataError
 from hf_ser.evaluation.crossval import cross_validation_report, expand_protocols
-from hf_ser.training.configs import ConfigError, parse_recipe_args
+from hf_ser.training.configs import ConfigError, parse_recipe_args, source_options
 from hf_ser.training.run import DIVERGED_ERRORS, USER_ERRORS, train
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     known, rest = pre.parse_known_args(argv)
     try:
         model_args, data_args, training_args, _ = parse_recipe_args(rest)
-        protocols = expand_protocols(known.protocols, data_args.dataset)
+        protocols = expand_protocols(known.protocols, data_args.dataset, source_options(data_args))
     except (ConfigError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

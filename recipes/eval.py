@@ -13,7 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-from hf_ser.data.loading import DataError
+from hf_ser.data.loading import DataError, describe_splits
+from hf_ser.data.sources import SourceOptions
 from hf_ser.evaluation.alignment import describe
 from hf_ser.evaluation.comparison import check_runs, comparison_markdown, seed_table, significance_table
 from hf_ser.evaluation.reporting import load_results
@@ -39,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--dataset", required=True)
     s.add_argument(
         "--protocol",
-        default="random",
-        help="dataset config: random, speaker, <corpus>, loco_<corpus>, speaker_fold<k>",
+        default="auto",
+        help="dataset config: auto (the data's own splits, else speaker), default, random, speaker, <corpus>, "
+        "loco_<corpus>, speaker_fold<k>",
     )
     s.add_argument("--split", default="test", choices=["train", "validation", "test"])
     s.add_argument("--output_dir", required=True)
@@ -48,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         "--batch_size", type=int, default=16, help="clips per forward pass (the scores do not depend on it)"
     )
     s.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    for name, what in (
+        ("audio_column", "the audio (or audio path) column"),
+        ("label_column", "the label column"),
+        ("speaker_column", "the speaker column"),
+        ("audio_root", "where relative audio paths start"),
+    ):
+        s.add_argument(f"--{name}", help=f"a user's data (as recipes/train.py): {what}")
+    s.add_argument("--labels", help="comma list: score these classes only (as recipes/train.py --labels)")
     s.add_argument("--label_map", help="explicit label merges and names where the model's labels and the dataset's "
                    "differ: presets (iemocap4, no_calm), name=target pairs, or a YAML/JSON file")  # fmt: skip
     c = sub.add_parser("compare", help="Table-3 style Markdown of several runs' results.json")
@@ -68,9 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "score":
             results = score_checkpoint(args.model, args.dataset, args.protocol, args.split, args.output_dir,
                                        batch_size=args.batch_size, device=args.device,
-                                       label_map=parse_label_map(args.label_map))  # fmt: skip
+                                       label_map=parse_label_map(args.label_map),
+                                       source_options=SourceOptions(audio_column=args.audio_column,
+                                                                    label_column=args.label_column,
+                                                                    speaker_column=args.speaker_column,
+                                                                    audio_root=args.audio_root),
+                                       labels=[x.strip() for x in args.labels.split(",")] if args.labels else None)  # fmt: skip
             r = results[args.split]
-            print(f"{args.model} on {args.protocol}/{args.split} ({r['num_samples']} clips): accuracy "
+            print(describe_splits(args.dataset, results["protocol"], results["data"]["splits"],
+                                  results["data"]["left_out_by_labels"]))  # fmt: skip
+            print(f"{args.model} on {results['protocol']}/{args.split} ({r['num_samples']} clips): accuracy "
                   f"{r['accuracy']:.4f}, F1 {r['f1_macro']:.4f}, UAR {r['uar']:.4f}, EER {r['eer']:.4f}")  # fmt: skip
             if not results["label_alignment"]["same_label_set"]:
                 print(describe(results["label_alignment"]))

@@ -19,6 +19,7 @@ atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_DATASETS_CACHE"] = os.path.join(_HF_HOME, "datasets")
 os.environ.pop("HF_HUB_CACHE", None)
+os.environ["HF_SER_CACHE"] = os.path.join(_HF_HOME, "hf_ser")  # prepared datasets, cached features
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

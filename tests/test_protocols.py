@@ -94,5 +94,5 @@ def test_recipe_protocol_names_are_checked_before_loading(tmp_path, capsys):
     from conftest import load_script
 
     code = load_script("recipes/train.py").main(["--dataset", str(tmp_path), "--output_dir", str(tmp_path / "o"),
-                                                 "--protocol", "loco_iemocap"])  # fmt: skip
-    assert code == 2 and "--protocol loco_iemocap: one of random, speaker" in capsys.readouterr().err
+                                                 "--protocol", "speaker_foldx"])  # fmt: skip
+    assert code == 2 and "--protocol speaker_foldx: one of auto, default, random, speaker" in capsys.readouterr().err

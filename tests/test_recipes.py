@@ -256,7 +256,7 @@ def _bad_dataset(tmp_path, demo_dataset, *, drop_split=None, drop_column=None) -
 @pytest.mark.parametrize(
     ("case", "match"),
     [
-        ("missing_dataset", "no such folder, and not a Hub id"),
+        ("missing_dataset", "no such file or folder, and not a Hub id"),
         ("missing_split", "missing split(s) ['validation']"),
         ("missing_column", "missing column(s) ['label']"),
         ("wrong_protocol", "has no 'random' config"),

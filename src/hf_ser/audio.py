@@ -17,6 +17,7 @@ __all__ = [
     "AugmentConfig",
     "DecodedClip",
     "build_augmentation",
+    "decode_audio_bytes",
     "decode_file",
     "encode_wav",
     "random_crop",
@@ -75,6 +76,11 @@ def decode_file(path: str) -> DecodedClip:
             data = fh.read()
     except OSError as err:
         raise AudioCheckError(f"cannot read file ({err.strerror})") from err
+    return decode_audio_bytes(data)
+
+
+def decode_audio_bytes(data: bytes) -> DecodedClip:
+    """:func:`decode_file` of a file's bytes already in memory (a dataset's embedded audio)."""
     if not data:
         raise AudioCheckError("empty file (0 bytes)")
     frames, sr = _decode_bytes(data)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 __all__ = [
     "PNG_SOFTWARE",
+    "cache_root",
     "OutputPathError",
     "atomic_file",
     "check_output_path",
@@ -161,3 +162,9 @@ def _version() -> str:
     import hf_ser
 
     return hf_ser.__version__
+
+
+def cache_root() -> Path:
+    """hf-ser's own cache (prepared datasets, cached features): ``$HF_SER_CACHE``, else ``~/.cache/hf_ser``."""
+    root = os.environ.get("HF_SER_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hf_ser"
+    return Path(root)

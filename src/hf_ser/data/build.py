@@ -1,4 +1,11 @@
-"""Build the eight-emotion DatasetDict: scan -> decode/check/resample (parallel) -> de-duplicate -> split -> save."""
+"""Build a dataset folder from any mix of inputs: scan -> decode/check/resample (parallel) -> de-duplicate -> labels ->
+protocols -> Parquet blocks + card.
+
+Inputs are the four corpora's folders (``corpora``, read by their scanners) and a user's own data (``sources``:
+manifests, audiofolders, save_to_disk or Parquet folders, Hub ids, read by :mod:`hf_ser.data.sources`). The four
+corpora alone, with no ``--labels``, are the paper's eight-emotion dataset (its card and columns); any other mix
+gets the card of :mod:`hf_ser.data.own_card`, its labels as the data names them (:mod:`hf_ser.data.label_plan`).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +13,20 @@ import csv
 import hashlib
 import json
 import logging
-import multiprocessing as mp
-import os
+import re
 import shutil
-import signal
-import tempfile
-import threading
 from collections import Counter, defaultdict
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
-from hf_ser.audio import SAMPLING_RATE, AudioCheckError, decode_file, encode_wav
-from hf_ser.data.corpora import SCANNERS, CorpusError, ScanResult, Utterance
+from hf_ser.audio import SAMPLING_RATE
+from hf_ser.data.corpora import SCANNERS, CorpusError, ScanResult
+from hf_ser.data.decoding import decode_all
+from hf_ser.data.label_plan import LabelPlanError, plan_labels
 from hf_ser.data.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
-from hf_ser.data.protocols import SPLITS, ProtocolError, random_split, speaker_disjoint_split
+from hf_ser.data.protocols import RESERVED_CONFIG_NAMES, SPLITS, ProtocolError, random_split, speaker_disjoint_split
+from hf_ser.data.sources import SourceError, SourceOptions, read_source
+from hf_ser.data.staging import BuildError, check_no_overlap, prepare_output, swap_in
 from hf_ser.labels import CORPORA, EMOTIONS, merged_labels
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "BuildConfig",
     "BuildError",
     "BuildReport",
+    "build_dataset",
     "build_eight_emotions",
     "build_fingerprint",
     "dataset_features",
@@ -40,17 +45,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PROTOCOLS = ("random", "speaker")  # the two every build has; see hf_ser.data.protocols for the rest
-
-
-class BuildError(RuntimeError):
-    """A build that cannot go on; the message is meant for the terminal as it is."""
+PROTOCOLS = ("random", "speaker")  # the two every build with speakers has; see hf_ser.data.protocols for the rest
+_CORPUS_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
 
 
 @dataclass
 class BuildConfig:
-    corpora: dict[str, str]  # corpus name -> folder
-    output_dir: str
+    corpora: dict[str, str] = field(default_factory=dict)  # the four corpora: name -> folder
+    output_dir: str = ""
     seed: int = 42
     test_size: float = 0.2
     validation_size: float = 0.1
@@ -58,18 +60,33 @@ class BuildConfig:
     overwrite: bool = False
     folds: int = 5  # speaker k-fold configs speaker_fold0..k-1
     label_map: dict[str, str] = field(default_factory=dict)  # explicit merges (hf_ser.labels: no_calm, a=b, a file)
+    sources: dict[str, str] = field(default_factory=dict)  # a user's corpora: name -> manifest, folder or Hub id
+    source_options: SourceOptions = field(default_factory=SourceOptions)
+    labels: list[str] | None = None  # keep only these classes (after label_map); None: every label
+
+    @property
+    def preset(self) -> bool:
+        """The paper's eight-emotion dataset: the four corpora alone, every label."""
+        return not self.sources and not self.labels
 
     @property
     def label_names(self) -> list[str]:
-        """The dataset's labels: the eight emotions, after ``label_map``'s merges."""
+        """The eight-emotion dataset's labels: the eight emotions, after ``label_map``'s merges (other builds take
+        theirs from the data: ``BuildReport.label_names``)."""
         return merged_labels(EMOTIONS, self.label_map)[0]
 
     def validate(self) -> None:
         unknown = set(self.corpora) - set(CORPORA)
         if unknown:
             raise BuildError(f"unknown corpus {sorted(unknown)}; expected some of {list(CORPORA)}")
-        if not self.corpora:
-            raise BuildError("no corpus given: pass at least one of --ravdess, --crema-d, --tess, --savee")
+        if not self.corpora and not self.sources:
+            raise BuildError("no corpus given: pass at least one of --ravdess, --crema-d, --tess, --savee "
+                             "(or --corpus NAME=DIR, --manifest NAME=FILE_OR_DIR)")  # fmt: skip
+        for name in self.sources:
+            _check_corpus_name(name, f"--manifest {name}=...")
+        both = set(self.sources) & set(self.corpora)
+        if both:
+            raise BuildError(f"--manifest {sorted(both)[0]}=...: a corpus of that name is already an input")
         if not (0 < self.test_size < 1 and 0 < self.validation_size < 1 and self.test_size + self.validation_size < 1):
             raise BuildError(
                 f"--test-size {self.test_size} and --validation-size {self.validation_size} must each be in (0, 1) "
@@ -79,6 +96,13 @@ class BuildConfig:
             raise BuildError(f"--num-proc must be >= 1, got {self.num_proc}")
         if self.folds < 2:
             raise BuildError(f"--folds must be >= 2, got {self.folds}")
+
+
+def _check_corpus_name(name: str, where: str) -> None:
+    if not _CORPUS_NAME.fullmatch(name):
+        raise BuildError(f"{where}: corpus name {name!r} must be lower-case letters, digits and _")
+    if name in RESERVED_CONFIG_NAMES or name.startswith(("loco_", "speaker_fold")):
+        raise BuildError(f"{where}: {name!r} is a protocol's name; call the corpus something else")
 
 
 @dataclass
@@ -95,6 +119,9 @@ class BuildReport:
     left_out: dict = field(default_factory=dict)  # protocol -> why this build has no such config
     corpus_rule: dict = field(default_factory=dict)  # corpus -> rule of its own protocol
     speakers: dict = field(default_factory=dict)  # protocol -> split -> speakers
+    label_names: list[str] = field(default_factory=list)  # the dataset's labels, in id order
+    label_plan: object = None  # hf_ser.data.label_plan.LabelPlan of a build other than the eight-emotion one
+    sources: list = field(default_factory=list)  # the SourceScans of a user's inputs (how each was read)
 
     def skipped_by_reason(self) -> Counter:
         return Counter((c, _reason_kind(r)) for c, _, _, r in self.skipped)
@@ -104,79 +131,26 @@ def _reason_kind(reason: str) -> str:
     return reason.split(" (")[0].split(":")[0]
 
 
-def dataset_features(label_names=EMOTIONS):
+def dataset_features(label_names=EMOTIONS, corpora=CORPORA, extra: tuple[str, ...] = (), *, own: bool = False):
+    """The columns of a build: the eight-emotion dataset's, or (``own``) those plus ``language``, ``raw_label`` and
+    ``extra`` string columns of a user's data."""
     from datasets import Audio, ClassLabel, Features, Value
 
-    return Features(
-        {
-            "audio": Audio(sampling_rate=SAMPLING_RATE),
-            "label": ClassLabel(names=list(label_names)),
-            "corpus": ClassLabel(names=list(CORPORA)),
-            "speaker": Value("string"),
-            "gender": Value("string"),
-            "text": Value("string"),
-            "intensity": Value("string"),
-            "file": Value("string"),
-            "duration": Value("float32"),
-            "original_sampling_rate": Value("int32"),
-        }
-    )
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Decoding in parallel
-# ----------------------------------------------------------------------------------------------------------------
-def _decode_worker(path: str) -> tuple[bool, object]:
-    try:
-        clip = decode_file(path)
-    except AudioCheckError as err:
-        return False, str(err)
-    return True, (encode_wav(clip.array), clip.sha1, len(clip.array) / SAMPLING_RATE, clip.original_sampling_rate)
-
-
-def _quiet_worker() -> None:
-    # Ctrl-C and SIGTERM are the parent's to handle (it cleans up and terminates the pool); a worker that also
-    # raised would print a KeyboardInterrupt or BrokenPipeError traceback per process.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _decode_all(utterances: list[Utterance], num_proc: int) -> list[tuple[bool, object]]:
-    paths = [u.path for u in utterances]
-    bar = dict(total=len(paths), desc="Decoding + resampling to 16 kHz", unit="file")
-    if num_proc == 1:
-        return [_decode_worker(p) for p in tqdm(paths, **bar)]
-    # spawn, not fork: the parent may hold torch/threads, and fork after threads is unsafe.
-    ctx = mp.get_context("spawn")
-    with _interrupts_at_safe_points() as stopped, ctx.Pool(num_proc, initializer=_quiet_worker) as pool:
-        chunk = max(1, min(64, len(paths) // (num_proc * 8)))
-        out = []
-        for result in tqdm(pool.imap(_decode_worker, paths, chunksize=chunk), **bar):
-            out.append(result)
-            if stopped:
-                raise KeyboardInterrupt(stopped[0])
-        return out
-
-
-@contextmanager
-def _interrupts_at_safe_points():
-    """Ctrl-C and SIGTERM while the pool runs are noted, then raised between results: an exception raised by a signal
-    handler inside multiprocessing's own code can leave one of its locks held, and terminating the pool then hangs."""
-    stopped: list[str] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield stopped
-        return
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.getsignal(s) for s in signals}
-    for s in signals:
-        signal.signal(s, lambda signum, frame: stopped.append(signal.Signals(signum).name))
-    try:
-        yield stopped
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    if stopped:
-        raise KeyboardInterrupt(stopped[0])
+    columns = {
+        "audio": Audio(sampling_rate=SAMPLING_RATE),
+        "label": ClassLabel(names=list(label_names)),
+        "corpus": ClassLabel(names=list(corpora)),
+        "speaker": Value("string"),
+        "gender": Value("string"),
+        "text": Value("string"),
+        "intensity": Value("string"),
+    }
+    if own:
+        columns |= {"language": Value("string"), "raw_label": Value("string")}
+    columns |= {"file": Value("string"), "duration": Value("float32"), "original_sampling_rate": Value("int32")}
+    if own:
+        columns |= {name: Value("string") for name in extra}
+    return Features(columns)
 
 
 def _resolve_identical_audio(rows: list[dict]) -> tuple[list[dict], list[tuple[str, str, str, str]]]:
@@ -216,64 +190,22 @@ def scan_corpora(corpora: dict[str, str]) -> list[ScanResult]:
     return results
 
 
-# What a build writes at the top of its folder: --overwrite replaces a folder holding only these.
-_BUILD_FILES = {"README.md", "skipped.csv"}
-
-
-def _check_no_overlap(output_dir: Path, corpora: dict[str, str]) -> None:
-    """An output that is, contains or sits inside an input would be read while written, or deleted by --overwrite."""
-    for name, folder in corpora.items():
-        root = Path(folder).expanduser().resolve()
-        flag = "--" + name.replace("_", "-")
-        if output_dir == root or root in output_dir.parents or output_dir in root.parents:
-            where = "is" if output_dir == root else "is inside" if root in output_dir.parents else "contains"
-            raise BuildError(
-                f"--output {output_dir} {where} the {flag} folder {root}: write the dataset somewhere else "
-                "(nothing was touched)"
-            )
-
-
-def _looks_like_a_build(folder: Path) -> bool:
-    for p in folder.iterdir():
-        if p.is_dir():
-            if any(q.suffix != ".parquet" for q in p.iterdir()):
-                return False
-        elif p.name not in _BUILD_FILES:
-            return False
-    return True
-
-
-def _prepare_output(output_dir: Path, overwrite: bool) -> Path:
-    if output_dir.exists():
-        if not output_dir.is_dir():
-            raise BuildError(f"--output {output_dir} exists and is not a folder")
-        if any(output_dir.iterdir()):
-            if not overwrite:
-                raise BuildError(f"--output {output_dir} exists and is not empty; pass --overwrite to replace it")
-            if not _looks_like_a_build(output_dir):
-                raise BuildError(
-                    f"--output {output_dir} holds files a dataset build did not write; --overwrite only replaces a "
-                    "folder this script built (README.md, skipped.csv and folders of Parquet files)"
-                )
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    # Build beside the target and rename at the end: an interrupted build leaves no half-written dataset.
-    return Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
-
-
-def _swap_in(work: Path, output_dir: Path) -> None:
-    """Put the finished build in place; an old build is moved aside first and deleted only once the new one is in."""
-    if not output_dir.exists():
-        os.replace(work, output_dir)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
-    os.replace(output_dir, old / "build")
-    try:
-        os.replace(work, output_dir)
-    except BaseException:
-        os.replace(old / "build", output_dir)
-        shutil.rmtree(old, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+def scan_sources(sources: dict[str, str], options: SourceOptions) -> list[ScanResult]:
+    """A user's inputs as ScanResults, their speakers prefixed with the corpus (``emodb_03``) as the four's are."""
+    results = []
+    for name, location in sources.items():
+        try:
+            scan = read_source(location, options, corpus=name)
+        except SourceError as err:
+            raise BuildError(str(err)) from err
+        for u in scan.utterances:
+            if u.corpus != name:
+                _check_corpus_name(u.corpus, f"{location}: the corpus column")
+        scan.utterances = [
+            replace(u, speaker=None if u.speaker is None else f"{u.corpus}_{u.speaker}") for u in scan.utterances
+        ]
+        results.append(scan)
+    return results
 
 
 def build_fingerprint(rows: list[dict], assignment, features) -> str:
@@ -292,7 +224,58 @@ def build_fingerprint(rows: list[dict], assignment, features) -> str:
     return h.hexdigest()[:12]
 
 
-def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:
+def _relabel(rows: list[dict], scans: list[ScanResult], cfg: BuildConfig, skipped: list) -> tuple[list[dict], object]:
+    """Rows under the build's label set (the eight emotions after ``label_map``, or the data's own plan)."""
+    if cfg.preset:
+        to_label = merged_labels(EMOTIONS, cfg.label_map)[1]
+        for r in rows:  # merges first, so splits are stratified by the labels the dataset has
+            r["emotion"] = to_label[r["emotion"]]
+        return rows, None
+    per_corpus: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        per_corpus[r["corpus"]].append(r["emotion"])
+    orders = [getattr(s, "label_names", None) for s in scans] if len(scans) == 1 else []
+    try:
+        plan = plan_labels(per_corpus, orders, label_map=cfg.label_map, keep=cfg.labels)
+    except LabelPlanError as err:
+        raise BuildError(str(err)) from err
+    kept = []
+    for r in rows:
+        r["raw_label"] = r.get("raw_label") or r["emotion"]
+        target = plan.to_label[r["emotion"]]
+        if target is None:
+            skipped.append((r["corpus"], r["file"], "labels", plan.reason(r["emotion"])))
+            continue
+        r["emotion"] = target
+        kept.append(r)
+    return kept, plan
+
+
+def _columns(rows: list[dict], cfg: BuildConfig, plan, corpora: list[str]):
+    """(features, column data) of the rows."""
+    extra = tuple(dict.fromkeys(k for r in rows for k, _ in r.get("extra") or ()))
+    features = (dataset_features(cfg.label_names) if cfg.preset
+                else dataset_features(plan.names, corpora, extra, own=True))  # fmt: skip
+    data = {
+        "audio": [{"bytes": r["wav"], "path": f"{r['corpus']}/{Path(r['file']).with_suffix('.wav').as_posix().lstrip('/')}"}
+                  for r in rows],
+        "label": [r["emotion"] for r in rows],
+        "corpus": [r["corpus"] for r in rows],
+        "speaker": [r["speaker"] for r in rows],
+        "gender": [r["gender"] for r in rows],
+        "text": [r["text"] for r in rows],
+        "intensity": [r["intensity"] for r in rows],
+    }  # fmt: skip
+    if not cfg.preset:
+        data |= {"language": [r.get("language") for r in rows], "raw_label": [r.get("raw_label") for r in rows]}
+    data |= {"file": [r["file"] for r in rows], "duration": [r["duration"] for r in rows],
+             "original_sampling_rate": [r["orig_sr"] for r in rows]}  # fmt: skip
+    for name in extra:
+        data[name] = [dict(r.get("extra") or ()).get(name) for r in rows]
+    return features, data
+
+
+def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:
     """Build the dataset folder ``cfg.output_dir`` (Parquet per protocol/split + README.md card + skipped.csv)."""
     import time
 
@@ -303,54 +286,44 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
     import torchcodec.encoders  # noqa: F401
     from datasets import Dataset
 
-    from hf_ser.data.dataset_card import render_dataset_card
-
     cfg.validate()
     t0 = time.perf_counter()
     output_dir = Path(cfg.output_dir).expanduser().resolve()
-    _check_no_overlap(output_dir, cfg.corpora)
-    scans = scan_corpora(cfg.corpora)
-    work = _prepare_output(output_dir, cfg.overwrite)
+    local_sources = {f"--manifest {k}": v for k, v in cfg.sources.items() if Path(v).expanduser().exists()}
+    check_no_overlap(output_dir, {**cfg.corpora, **local_sources})
+    scans = scan_corpora(cfg.corpora) + scan_sources(cfg.sources, cfg.source_options)
+    work = prepare_output(output_dir, cfg.overwrite)
     try:
         utterances = [u for s in scans for u in s.utterances]
         skipped: list[tuple[str, str, str, str]] = [
             (k.corpus, k.file, "scan", k.reason) for s in scans for k in s.skipped
         ]
-        decoded = _decode_all(utterances, cfg.num_proc)
+        given = [u.given for u in utterances]
+        if any(given) and not all(given):
+            raise BuildError(f"{sum(g is None for g in given)} of {len(given)} clips have no split while the others "
+                             "have one; give every row a split (train, validation, test) or none")  # fmt: skip
+        decoded = decode_all(utterances, cfg.num_proc)
         rows = []
         for u, (ok, payload) in zip(utterances, decoded, strict=True):
             if not ok:
                 skipped.append((u.corpus, u.file, "audio", str(payload)))
                 continue
             wav, sha1, duration, orig_sr = payload
-            rows.append({**u.__dict__, "wav": wav, "sha1": sha1, "duration": duration, "orig_sr": orig_sr})
+            record = {k: v for k, v in u.__dict__.items() if k != "data"}
+            rows.append({**record, "wav": wav, "sha1": sha1, "duration": duration, "orig_sr": orig_sr})
         rows, dup_skips = _resolve_identical_audio(rows)
         skipped.extend(dup_skips)
-        to_label = merged_labels(EMOTIONS, cfg.label_map)[1]
-        for r in rows:  # merges first, so splits are stratified by the labels the dataset has
-            r["emotion"] = to_label[r["emotion"]]
+        rows, plan = _relabel(rows, scans, cfg, skipped)
         if not rows:
             raise BuildError("every file was skipped; nothing to build (see the reasons above)")
-        ds = Dataset.from_dict(
-            {
-                "audio": [
-                    {"bytes": r["wav"], "path": f"{r['corpus']}/{Path(r['file']).with_suffix('.wav')}"} for r in rows
-                ],
-                "label": [r["emotion"] for r in rows],
-                "corpus": [r["corpus"] for r in rows],
-                "speaker": [r["speaker"] for r in rows],
-                "gender": [r["gender"] for r in rows],
-                "text": [r["text"] for r in rows],
-                "intensity": [r["intensity"] for r in rows],
-                "file": [r["file"] for r in rows],
-                "duration": [r["duration"] for r in rows],
-                "original_sampling_rate": [r["orig_sr"] for r in rows],
-            },
-            features=dataset_features(cfg.label_names),
-        )
+        corpora = [c for c in CORPORA if c in cfg.corpora] + list(dict.fromkeys(
+            r["corpus"] for r in rows if r["corpus"] not in CORPORA))  # fmt: skip
+        features, data = _columns(rows, cfg, plan, corpora)
+        ds = Dataset.from_dict(data, features=features)
         try:
             assignment = assign_protocols(rows, test_size=cfg.test_size, validation_size=cfg.validation_size,
-                                          seed=cfg.seed, k=cfg.folds)  # fmt: skip
+                                          seed=cfg.seed, k=cfg.folds, stratify_by_label=not cfg.preset,
+                                          require_speakers=cfg.preset)  # fmt: skip
         except ProtocolError as err:
             raise BuildError(str(err)) from err
         fingerprint = build_fingerprint(rows, assignment, ds.features)
@@ -363,15 +336,14 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
             split_tables[protocol] = {
                 s: Counter((rows[i]["corpus"], rows[i]["emotion"]) for i in idx[s]) for s in SPLITS
             }
-            speakers[protocol] = {s: len({rows[i]["speaker"] for i in idx[s]}) for s in SPLITS}
+            speakers[protocol] = {s: len({rows[i]["speaker"] for i in idx[s] if rows[i]["speaker"]}) for s in SPLITS}
         _write_skipped(work / "skipped.csv", skipped)
-        scanned = {s.corpus: s.counts() for s in scans}
         final: dict[str, dict[str, int]] = defaultdict(dict)
         for (corpus, emotion), n in Counter((r["corpus"], r["emotion"]) for r in rows).items():
             final[corpus][emotion] = n
         report = BuildReport(
             output_dir=str(output_dir),
-            scanned=scanned,
+            scanned={s.corpus: s.counts() for s in scans},
             final=dict(final),
             skipped=skipped,
             split_counts={p: {s: sum(c.values()) for s, c in t.items()} for p, t in split_tables.items()},
@@ -381,16 +353,31 @@ def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> Bui
             speakers=speakers,
             total_hours=sum(r["duration"] for r in rows) / 3600,
             fingerprint=fingerprint,
+            label_names=cfg.label_names if cfg.preset else plan.names,
+            label_plan=plan,
+            sources=[s for s in scans if s.corpus in cfg.sources],
         )
-        card = render_dataset_card(cfg, report, split_tables, ds.features, command=command)
+        if cfg.preset:
+            from hf_ser.data.dataset_card import render_dataset_card
+
+            card = render_dataset_card(cfg, report, split_tables, ds.features, command=command)
+        else:
+            from hf_ser.data.own_card import render_own_dataset_card
+
+            card = render_own_dataset_card(cfg, report, split_tables, ds.features, command=command)
         card.save(str(work / "README.md"))
         work.chmod(0o755)  # mkdtemp makes it owner-only
-        _swap_in(work, output_dir)
+        swap_in(work, output_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     report.total_seconds = time.perf_counter() - t0
     return report
+
+
+def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:
+    """The paper's dataset (the four corpora): :func:`build_dataset` of a config without a user's inputs."""
+    return build_dataset(cfg, command=command)
 
 
 def _write_skipped(path: Path, skipped: list[tuple[str, str, str, str]]) -> None:

@@ -10,6 +10,7 @@ protocol (fifteen copies of the corpora would be some 15 GB).
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +50,13 @@ class Assignment:
     k: int
     corpus_rule: dict[str, str]  # corpus -> "speaker" (speaker-disjoint) or "random" (stratified)
     no_folds: str | None = None  # why there are no k-fold configs (k == 0)
+    given: list[str] | None = None  # the split the data itself gave each clip (a user's corpus with splits)
+    no_speakers: str | None = None  # why there are no speaker configs (the data names no speakers)
 
-    def block(self, i: int) -> tuple[str, str, str, str, int]:
-        return self.corpus[i], self.random[i], self.speaker[i], self.own[i], self.fold[i]
+    def block(self, i: int) -> tuple:
+        """The clip's block key: (corpus, random, speaker, own, fold), and the given split where the data has one."""
+        key = (self.corpus[i], self.random[i], self.speaker[i], self.own[i], self.fold[i])
+        return (*key, self.given[i]) if self.given is not None else key
 
     def indices(self, protocol: str) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {s: [] for s in SPLITS}
@@ -70,37 +75,63 @@ def _split_labels(idx: dict[str, list[int]], n: int) -> list[str]:
     return out
 
 
-def assign_protocols(rows: list[dict], *, test_size: float, validation_size: float, seed: int, k: int) -> Assignment:
+def assign_protocols(rows: list[dict], *, test_size: float, validation_size: float, seed: int, k: int,
+                     stratify_by_label: bool = False, require_speakers: bool = True) -> Assignment:  # fmt: skip
+    """Every protocol's split of every clip. Rows without a speaker (``speaker`` None: data that names none) get no
+    speaker protocols; rows with a ``given`` split (a user's data) get the ``default`` config too.
+    ``stratify_by_label`` makes the speaker rules stratify by label as well (a user's corpus); without
+    ``require_speakers``, too few speakers leave the speaker protocols out (with the reason) instead of failing."""
     corpus = [r["corpus"] for r in rows]
+    labels = [r["emotion"] for r in rows] if stratify_by_label else None
     rnd = random_split([f"{r['emotion']}|{r['corpus']}" for r in rows], test_size=test_size,
                        validation_size=validation_size, seed=seed)  # fmt: skip
-    spk = speaker_disjoint_split([r["speaker"] for r in rows], [f"{r['corpus']}|{r['gender']}" for r in rows],
-                                 test_size=test_size, validation_size=validation_size, seed=seed)  # fmt: skip
-    try:
-        folds = speaker_folds(
-            [r["speaker"] for r in rows], [f"{r['corpus']}|{r['gender']}" for r in rows], k, seed=seed
-        )
-    except ProtocolError as err:  # too few speakers for k folds: the other protocols are still written
-        folds, k, no_folds = [0] * len(rows), 0, str(err)
-    else:
-        no_folds = None
-    speaker = _split_labels(spk, len(rows))
     random_labels = _split_labels(rnd, len(rows))
+    given = [r.get("given") or "" for r in rows] if any(r.get("given") for r in rows) else None
+    speakers = [r["speaker"] for r in rows]
+    groups = [f"{r['corpus']}|{r['gender']}" for r in rows]
+    no_speakers = None
+    if any(s is None for s in speakers):
+        missing = sum(s is None for s in speakers)
+        no_speakers = f"{missing} of {len(rows)} clips name no speaker (no speaker column)"
+    else:
+        try:
+            spk = speaker_disjoint_split(speakers, groups, test_size=test_size, validation_size=validation_size,
+                                         seed=seed, labels=labels)  # fmt: skip
+        except ProtocolError as err:
+            if require_speakers:  # the eight-emotion dataset: its speaker protocols are the point
+                raise
+            no_speakers = str(err)
+    if no_speakers:
+        speaker, folds, k, no_folds = [""] * len(rows), [0] * len(rows), 0, no_speakers
+    else:
+        speaker = _split_labels(spk, len(rows))
+        try:
+            folds = speaker_folds(speakers, groups, k, seed=seed, labels=labels)
+        except ProtocolError as err:  # too few speakers for k folds: the other protocols are still written
+            folds, k, no_folds = [0] * len(rows), 0, str(err)
+        else:
+            no_folds = None
     own, rule = list(random_labels), {}
     for c in sorted(set(corpus)):
         idx = [i for i in range(len(rows)) if corpus[i] == c]
         rule[c] = "random"
-        if len({rows[i]["speaker"] for i in idx}) >= len(SPLITS):
+        if not no_speakers and len({rows[i]["speaker"] for i in idx}) >= len(SPLITS):
             try:
                 within = speaker_disjoint_split([rows[i]["speaker"] for i in idx], [rows[i]["gender"] for i in idx],
-                                                test_size=test_size, validation_size=validation_size, seed=seed)  # fmt: skip
+                                                test_size=test_size, validation_size=validation_size, seed=seed,
+                                                labels=[labels[i] for i in idx] if labels else None)  # fmt: skip
             except ProtocolError:
                 continue
             for split, members in within.items():
                 for j in members:
                     own[idx[j]] = split
             rule[c] = "speaker"
-    return Assignment(corpus, random_labels, speaker, own, folds, k, rule, no_folds)
+    if given is not None and "validation" not in given:
+        # train and test only (most Hub datasets, EmoBox's folds): validation is the data's train clips that the
+        # speaker protocol (else the random one) validates on, so it shares no speaker with training
+        base = speaker if not no_speakers else random_labels
+        given = ["validation" if g == "train" and b == "validation" else g for g, b in zip(given, base, strict=True)]
+    return Assignment(corpus, random_labels, speaker, own, folds, k, rule, no_folds, given, no_speakers)
 
 
 def write_blocks(ds, assignment: Assignment, folder: Path, fingerprint: str) -> dict[tuple, list[str]]:
@@ -111,13 +142,14 @@ def write_blocks(ds, assignment: Assignment, folder: Path, fingerprint: str) -> 
     (folder / "data").mkdir(parents=True, exist_ok=True)
     bytes_per_row = ds.data.nbytes / max(1, ds.data.num_rows)
     files: dict[tuple, list[str]] = {}
-    for key in sorted(members, key=lambda b: (CORPORA.index(b[0]) if b[0] in CORPORA else 99, *b[1:])):
+    for key in sorted(members, key=lambda b: (CORPORA.index(b[0]) if b[0] in CORPORA else 99, *b)):
         part = ds.select(members[key])
         n = max(1, math.ceil(bytes_per_row * len(part) / MAX_SHARD_BYTES))
-        corpus, rnd, spk, own, fold = key
+        corpus, rnd, spk, own, fold, *given = key
+        stem = f"{corpus}-r_{rnd}-s_{spk or 'none'}-c_{own}-f{fold}" + (f"-g_{given[0] or 'none'}" if given else "")
         names = []
         for i in range(n):
-            name = f"data/{corpus}-r_{rnd}-s_{spk}-c_{own}-f{fold}-{fingerprint}-{i:05d}-of-{n:05d}.parquet"
+            name = f"data/{stem}-{fingerprint}-{i:05d}-of-{n:05d}.parquet"
             part.shard(num_shards=n, index=i, contiguous=True).to_parquet(str(folder / name))
             names.append(name)
         files[key] = names
@@ -127,9 +159,12 @@ def write_blocks(ds, assignment: Assignment, folder: Path, fingerprint: str) -> 
 def protocol_files(assignment: Assignment, files: dict[tuple, list[str]], corpora) -> tuple[dict, dict]:
     """({protocol: {split: [files]}}, {protocol: why it was left out}) for every protocol these corpora allow."""
     configs, left_out = {}, {}
+    if assignment.no_speakers:
+        left_out["speaker"] = assignment.no_speakers
     if assignment.no_folds:
         left_out["speaker_fold*"] = assignment.no_folds
-    for protocol in protocol_names(corpora, assignment.k):
+    for protocol in protocol_names(corpora, assignment.k, given=assignment.given is not None,
+                                   speakers=not assignment.no_speakers):  # fmt: skip
         by_split: dict[str, list[str]] = {s: [] for s in SPLITS}
         for key, names in files.items():
             split = split_of_block(protocol, *key, k=assignment.k)
@@ -176,14 +211,19 @@ def load_eight_emotions(path: str, protocol: str = "random"):
     raise ValueError(f"{path} has no {protocol!r} config (it has: {', '.join(available)})")
 
 
+_CONFIG_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
+
+
 def check_protocol_name(name: str, k_max: int = 100) -> None:
-    """Raise ProtocolError for a name no build writes (before anything loads)."""
-    if name in ("random", "speaker") or name in CORPORA:
-        return
-    if name.startswith("loco_") and name.removeprefix("loco_") in CORPORA:
+    """Raise ProtocolError for a name no build could write (before anything loads): a user's corpus may bring corpus
+    names of its own, so any lower-case identifier passes here and the dataset's configs decide."""
+    if name in ("auto", "default", "random", "speaker") or name in CORPORA:
         return
     if name.startswith("speaker_fold") and name.removeprefix("speaker_fold").isdigit():
         return
+    if _CONFIG_NAME.fullmatch(name) and not name.startswith("speaker_fold"):
+        return
     raise ProtocolError(
-        f"--protocol {name}: one of random, speaker, {', '.join(CORPORA)}, loco_<corpus>, speaker_fold<k>"
+        f"--protocol {name}: one of auto, default, random, speaker, {', '.join(CORPORA)} (or a corpus of yours), "
+        "loco_<corpus>, speaker_fold<k>"
     )

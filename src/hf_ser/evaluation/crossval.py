@@ -15,19 +15,21 @@ __all__ = ["cross_validation_report", "dataset_configs", "expand_protocols"]
 METRICS = (("accuracy", 100, 2), ("f1_macro", 1, 4), ("uar", 1, 4), ("eer", 1, 4))
 
 
-def dataset_configs(dataset: str) -> list[str]:
-    """The config names a built dataset folder's card declares."""
-    from huggingface_hub import DatasetCard
+def dataset_configs(dataset: str, source_options=None) -> list[str]:
+    """The config names of ``--dataset`` (a built folder's card, or a user's data as prepared)."""
+    from hf_ser.data.loading import dataset_configs as card_configs
+    from hf_ser.data.loading import resolve_dataset
 
-    card = Path(dataset).expanduser() / "README.md"
-    if not card.is_file():
-        raise DataError(f"--dataset {dataset}: no dataset card (README.md) to read its configs from")
-    return [c["config_name"] for c in DatasetCard.load(card).data.to_dict().get("configs") or []]
+    folder = resolve_dataset(dataset, source_options)
+    configs = card_configs(folder)
+    if not configs:
+        raise DataError(f"--dataset {dataset}: no configs in its dataset card (README.md)")
+    return configs
 
 
-def expand_protocols(spec: str, dataset: str) -> list[str]:
+def expand_protocols(spec: str, dataset: str, source_options=None) -> list[str]:
     """``kfold`` / ``loco`` / ``corpora`` / a comma list -> the config names, checked against the dataset."""
-    available = dataset_configs(dataset)
+    available = dataset_configs(dataset, source_options)
     if spec == "kfold":
         names = sorted(
             (c for c in available if c.startswith("speaker_fold")), key=lambda c: int(c.removeprefix("speaker_fold"))
@@ -35,7 +37,8 @@ def expand_protocols(spec: str, dataset: str) -> list[str]:
     elif spec == "loco":
         names = [c for c in available if c.startswith("loco_")]
     elif spec == "corpora":
-        names = [c for c in available if c in CORPORA]
+        names = [c for c in available if c in CORPORA or not (c in ("default", "random", "speaker")
+                                                             or c.startswith(("loco_", "speaker_fold")))]  # fmt: skip
     else:
         names = [p.strip() for p in spec.split(",") if p.strip()]
     repeated = sorted({n for n in names if names.count(n) > 1})

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hf_ser.data.loading import DataError, load_ser_dataset
+from hf_ser.data.loading import DataError, describe_splits, load_ser_dataset, select_labels, split_summary
 from hf_ser.data.transforms import EvalTransform, clip_lengths
 from hf_ser.evaluation.metrics.functional import ser_metrics, softmax
 from hf_ser.evaluation.stats import bootstrap_intervals
@@ -252,6 +252,8 @@ def score_checkpoint(
     batch_size: int = 16,
     device: str | None = None,
     label_map: Mapping[str, str] | None = None,
+    source_options=None,
+    labels: Sequence[str] | None = None,
 ) -> dict:
     """Score any saved checkpoint (local folder or Hub id) on one split, in fp32, as the run that made it did;
     writes results.json, confusion_matrix.png and <split>_predictions.csv.
@@ -272,7 +274,12 @@ def score_checkpoint(
     # the model first: it fails faster than a dataset load
     net, fe = load_classifier(model, "--model")
     warn_about_labels(net.config, f"--model {model}")
-    raw = load_ser_dataset(dataset, protocol, splits=(split,))[split]
+    resolved: list = []
+    dd = load_ser_dataset(dataset, protocol, splits=(split,), source_options=source_options, resolved=resolved)
+    dd, dropped = select_labels(dd, labels)
+    protocol = resolved[1]
+    logger.info("%s", describe_splits(dataset, protocol, split_summary(dd), dropped))
+    raw = dd[split]
     ds_names, md_names = split_labels(raw), model_labels(net.config)
     alignment = align_labels(ds_names, md_names, label_map)
     if len(alignment.names) < 2:
@@ -305,6 +312,8 @@ def score_checkpoint(
     elif is_hf_ser_png(out / "confusion_matrix_all_labels.png"):
         (out / "confusion_matrix_all_labels.png").unlink()  # an earlier cross-label score's: not this score's
     results = {"model": model, "method": "checkpoint", "dataset": dataset, "protocol": protocol, "split": split,
+               "data": {"prepared": str(resolved[0]), "splits": split_summary({split: used}),
+                        "left_out_by_labels": dropped},
                "labels": list(alignment.names), "label_alignment": report, split: result, "batch_size": batch_size,
                "device": str(dev), "versions": versions(), "output_dir": str(output_dir)}  # fmt: skip
     write_json(results, out / "results.json")

@@ -17,7 +17,9 @@ __all__ = [
     "DataArguments",
     "ModelArguments",
     "SERTrainingArguments",
+    "label_list",
     "parse_recipe_args",
+    "source_options",
     "validate_args",
 ]
 
@@ -83,15 +85,43 @@ class ModelArguments:
 class DataArguments:
     dataset: str = field(
         default="hf_ser/eight_emotions",
-        metadata={"help": "Folder written by dataset_scripts/eight_emotions.py, or its Hub id."},
-    )
-    protocol: str = field(
-        default="random",
         metadata={
-            "help": "Dataset config: random (the paper's split), speaker (speaker-disjoint), ravdess/crema_d/tess/savee "
-            "(one corpus), loco_<corpus> (leave one corpus out), speaker_fold<k> (speaker k-fold)."
+            "help": "A folder built by dataset_scripts/build.py (or eight_emotions.py), or any labelled audio: a CSV, "
+            "TSV or JSONL manifest (EmoBox's too), a folder of train/test manifests, an audiofolder, a save_to_disk "
+            "or Parquet folder, a Hub dataset id. Data other than a build is prepared once (decoded, checked, "
+            "resampled, split) into $HF_SER_CACHE."
         },
     )
+    protocol: str = field(
+        default="auto",
+        metadata={
+            "help": "Dataset config: auto (the data's own splits if it has them, else speaker), default (the data's "
+            "own splits), random (stratified; the paper's split), speaker (speaker-disjoint), a corpus name (one "
+            "corpus), loco_<corpus> (leave one corpus out), speaker_fold<k> (speaker k-fold)."
+        },
+    )
+    audio_column: str | None = field(
+        default=None,
+        metadata={"help": "A user's data: the audio (or audio path) column (default: audio, path, wav ...)."},
+    )
+    label_column: str | None = field(
+        default=None, metadata={"help": "A user's data: the label column (default: label, emotion, emo ...)."}
+    )
+    speaker_column: str | None = field(
+        default=None,
+        metadata={"help": "A user's data: the speaker column (default: speaker, speaker_id, spk ...); without one, "
+                  "only random and the data's own splits exist."},
+    )  # fmt: skip
+    audio_root: str | None = field(
+        default=None,
+        metadata={"help": "A manifest's relative audio paths start here (default: the manifest's folder, or the "
+                  "nearest folder up from it where they exist, as for EmoBox's downloads/)."},
+    )  # fmt: skip
+    labels: str | None = field(
+        default=None,
+        metadata={"help": "Comma list: train and score on these classes only (after --label_map), in this order; "
+                  "clips of other classes are left out, every split otherwise unchanged."},
+    )  # fmt: skip
     max_duration: float = field(
         default=6.0, metadata={"help": "Training clips longer than this (seconds) are randomly cropped to it."}
     )
@@ -358,3 +388,18 @@ def validate_args(model_args, data_args, training_args) -> None:
         errors.append(str(err))
     if errors:
         raise ConfigError("; ".join(errors))
+
+
+def source_options(data_args):
+    """The hf_ser.data.sources.SourceOptions of the recipe's --*_column and --audio_root flags."""
+    from hf_ser.data.sources import SourceOptions
+
+    return SourceOptions(audio_column=data_args.audio_column, label_column=data_args.label_column,
+                         speaker_column=data_args.speaker_column, audio_root=data_args.audio_root)  # fmt: skip
+
+
+def label_list(spec: str | None) -> list[str] | None:
+    """``--labels a,b,c`` as a list (None when unset)."""
+    if not spec:
+        return None
+    return [p.strip() for p in str(spec).split(",") if p.strip()]

@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 def default_cache_dir() -> Path:
     """``$HF_SER_CACHE`` or ``~/.cache/hf_ser``; features go to its ``features/`` folder."""
-    root = os.environ.get("HF_SER_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hf_ser"
-    return Path(root) / "features"
+    from hf_ser.outputs import cache_root
+
+    return cache_root() / "features"
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,19 @@ import time
 from pathlib import Path
 
 from hf_ser.audio import SAMPLING_RATE, AugmentConfig
-from hf_ser.data.loading import DataError, load_ser_dataset, merge_labels
+from hf_ser.data.loading import (
+    DataError,
+    describe_splits,
+    load_ser_dataset,
+    merge_labels,
+    select_labels,
+    split_summary,
+)
 from hf_ser.data.transforms import AudioCollator, TrainTransform, clip_lengths
 from hf_ser.evaluation.scoring import clip_ids, score_split, split_labels, write_predictions
 from hf_ser.evaluation.validation import compute_metrics
 from hf_ser.labels import parse_label_map
+from hf_ser.training.configs import label_list, source_options
 from hf_ser.training.trainer import DivergenceGuard, TrainingDivergedError, make_trainer, peak_memory_mb
 
 __all__ = ["DIVERGED_ERRORS", "USER_ERRORS", "train"]
@@ -71,13 +79,21 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
         check_hub_push(push_repo, what="push_to_hub")
         training_args.push_to_hub = False  # we push the finished folder ourselves, once
 
-    # Load datasets: the model is trained on the dataset's labels (after --label_map's merges)
+    # Load datasets: the model is trained on the dataset's labels (after --label_map's merges and --labels)
     label_map = parse_label_map(data_args.label_map)
-    dd, merged = merge_labels(load_ser_dataset(data_args.dataset, data_args.protocol), label_map)
+    resolved: list = []
+    dd = load_ser_dataset(data_args.dataset, data_args.protocol, source_options=source_options(data_args),
+                          resolved=resolved)  # fmt: skip
+    dd, merged = merge_labels(dd, label_map)
     if merged:
         logger.warning(
             "--label_map merges the dataset's labels: %s", ", ".join(f"{a} -> {b}" for a, b in merged.items())
         )
+    dd, dropped = select_labels(dd, label_list(data_args.labels))
+    data_args.protocol = resolved[1]  # auto -> the config it chose
+    splits = split_summary(dd)
+    if training_args.process_index == 0:
+        logger.info("%s", describe_splits(data_args.dataset, data_args.protocol, splits, dropped))
     labels = split_labels(dd["train"])
     if len(labels) < 2:
         raise DataError(f"--dataset {data_args.dataset}: one label ({labels[0]}); a classifier needs two or more")
@@ -184,6 +200,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
         "model": model_args.model_name_or_path,
         "dataset": data_args.dataset,
         "protocol": data_args.protocol,
+        "data": {"prepared": str(resolved[0]), "splits": splits, "left_out_by_labels": dropped},
         "seed": training_args.seed,
         "params": params,
         "train_runtime_s": round(train_seconds, 2),

@@ -38,13 +38,19 @@ class UnparseableName(ValueError):
 class Utterance:
     corpus: str
     emotion: str
-    speaker: str
+    speaker: str | None  # None: the data names no speaker (a manifest without a speaker column)
     gender: str
     text: str | None
     intensity: str | None
     path: str  # absolute
     file: str  # relative to the corpus root, POSIX separators
     key: str  # identity inside the corpus: two files with one key are the same recording
+    # What a user's manifest or dataset may add (hf_ser.data.sources); the four scanners leave them unset.
+    given: str | None = None  # the split the data itself puts the clip in
+    language: str | None = None
+    raw_label: str | None = None  # the label as the data spells it, before a label file or map renamed it
+    data: bytes | None = None  # the file's bytes, where the audio lives inside a dataset rather than in a file
+    extra: tuple[tuple[str, str | None], ...] = ()  # further scalar columns of the user's data, as strings
 
 
 @dataclass(frozen=True)

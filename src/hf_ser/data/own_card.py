@@ -1,0 +1,225 @@
+"""The dataset card (README.md) of a build from a user's own data (or any mix other than the paper's four corpora)."""
+
+from __future__ import annotations
+
+import platform
+from collections import Counter
+
+from hf_ser.labels import CORPORA, CORPUS_LICENSES
+
+__all__ = ["render_own_dataset_card"]
+
+TEMPLATE = """---
+{{ card_data }}
+---
+
+# {{ title }}
+
+Speech labelled with {{ labels | length }} classes ({{ labels | join(", ") }}), built by
+[hf-ser](https://github.com/hf-ser/hf-ser) from {{ inputs | join("; ") }}. Audio is decoded once, checked (unreadable,
+empty and silent files are dropped and listed in `skipped.csv`), downmixed to mono and resampled to 16 kHz.
+{% if canonicalised %}Labels of different corpora meet through hf-ser's alias table: {% for a, b in canonicalised.items() %}{{ a }} -> {{ b }}{{ ", " if not loop.last }}{% endfor %}.
+{% endif %}{% if merges %}Labels merged at build time (`--label-map`): {% for a, b in merges.items() %}{{ a }} -> {{ b }}{{ ", " if not loop.last }}{% endfor %}.
+{% endif %}{% if kept %}Classes kept (`--labels`): {{ kept | join(", ") }}; clips of the others are in `skipped.csv`.
+{% endif %}{% if absent %}Labels the data declares but no clip carries (not made classes): {{ absent | join(", ") }}.
+{% endif %}
+```python
+from datasets import load_dataset
+
+ds = load_dataset("{{ load_path }}", "{{ first_config }}")
+```
+
+## Protocols
+
+| config | how |
+| --- | --- |
+{% for p, how in protocol_rules %}| `{{ p }}` | {{ how }} |
+{% endfor %}
+Every rule is deterministic for the seed ({{ seed }}): a re-build, `recipes/train.py` and `recipes/eval.py score` see
+the same clips in each split.
+{% if left_out %}
+Configs this build could not fill, and why: {% for p, why in left_out.items() %}`{{ p }}` ({{ why }}){{ ", " if not loop.last }}{% endfor %}.
+{% endif %}
+### Every config
+
+| config | train | validation | test | speakers (train / validation / test) |
+| --- | ---: | ---: | ---: | --- |
+{% for p, c in split_counts.items() %}| `{{ p }}` | {{ c.train }} | {{ c.validation }} | {{ c.test }} | {{ speakers[p].train }} / {{ speakers[p].validation }} / {{ speakers[p].test }} |
+{% endfor %}
+
+## Counts
+
+Rows: {{ n_total }} clips, {{ total_hours }} h of audio.
+
+{% for protocol, table in split_tables.items() %}
+### `{{ protocol }}`
+
+{{ table }}
+{% endfor %}
+
+## How the inputs were read
+
+| corpus | input | kind | columns | clips | skipped |
+| --- | --- | --- | --- | ---: | ---: |
+{% for s in sources %}| {{ s.corpus }} | `{{ s.location }}` | {{ s.kind }} | {{ s.columns }} | {{ s.clips }} | {{ s.skipped }} |
+{% endfor %}
+{% for note in notes %}- {{ note }}
+{% endfor %}
+{{ skipped_table }}
+
+## Columns
+
+| column | type | content |
+| --- | --- | --- |
+| `audio` | Audio (16 kHz mono) | the clip |
+| `label` | ClassLabel | one of {{ labels | join(", ") }} |
+| `corpus` | ClassLabel | one of {{ corpora | join(", ") }} |
+| `speaker` | string | corpus-prefixed speaker id (null where the data names none) |
+| `gender`, `text`, `intensity`, `language` | string | from the data where it has them |
+| `raw_label` | string | the label as the data spells it |
+| `file` | string | the source file, relative to its input |
+| `duration` | float32 | seconds |
+| `original_sampling_rate` | int32 | the source's rate before resampling |
+{% for c in extra %}| `{{ c }}` | string | the data's own column |
+{% endfor %}
+{% if licences %}
+## Licences and citations
+
+| corpus | licence | source | citation |
+| --- | --- | --- | --- |
+{% for c in licences %}| {{ c.name }} | {{ c.license }} | {{ c.homepage }} | {{ c.citation }} |
+{% endfor %}
+{% endif %}
+The licence of a user's own data is its owner's to state; keep pushed copies private until it is.
+
+## How it was built
+
+```
+{{ command }}
+```
+
+hf-ser {{ versions.hf_ser }}, datasets {{ versions.datasets }}, Python {{ versions.python }}.
+"""
+
+_RULES = {
+    "default": "the data's own splits{carved}",
+    "random": "stratified by label x corpus: test {test}, validation {val}",
+    "speaker": "no speaker in two splits; speakers of each corpus x gender dealt so that each split gets its share of "
+    "every label (stratified by label)",
+}
+
+
+def _rules(report, cfg, carved: bool) -> list[tuple[str, str]]:
+    out = []
+    for p in report.configs:
+        if p in _RULES:
+            how = _RULES[p].format(test=cfg.test_size, val=cfg.validation_size,
+                                   carved=" (validation: the train clips the speaker protocol validates on)" if carved else "")  # fmt: skip
+        elif p.startswith("loco_"):
+            how = f"leave one corpus out: test = all of {p.removeprefix('loco_')}; train and validation = the others'"
+        elif p.startswith("speaker_fold"):
+            how = (f"speaker {cfg.folds}-fold: every speaker in one test fold, folds stratified by label; fold k tests, "
+                   "fold k+1 validates, the rest train")  # fmt: skip
+        else:
+            rule = report.corpus_rule.get(p)
+            how = (
+                f"{p} alone, {'speaker-disjoint' if rule == 'speaker' else 'stratified at random (too few speakers)'}"
+            )
+        out.append((p, how))
+    return out
+
+
+def _count_table(counter: dict[str, Counter], labels, corpora) -> str:
+    splits = list(counter)
+    lines = [
+        "| label | corpus | " + " | ".join(splits) + " | total |",
+        "| --- | --- |" + " ---: |" * (len(splits) + 1),
+    ]
+    totals = Counter()
+    for e in labels:
+        for c in corpora:
+            row = [counter[s].get((c, e), 0) for s in splits]
+            if sum(row):
+                lines.append(f"| {e} | {c} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
+                for s, n in zip(splits, row, strict=True):
+                    totals[s] += n
+    lines.append("| **all** | | " + " | ".join(str(totals[s]) for s in splits) + f" | {sum(totals.values())} |")
+    return "\n".join(lines)
+
+
+def _skipped_table(report) -> str:
+    if not report.skipped:
+        return "No clip was skipped."
+    lines = ["| corpus | reason | clips |", "| --- | --- | ---: |"]
+    for (corpus, reason), n in sorted(report.skipped_by_reason().items()):
+        lines.append(f"| {corpus} | {reason} | {n} |")
+    return "\n".join(lines)
+
+
+def render_own_dataset_card(cfg, report, split_tables, features, *, command: str | None = None):
+    import datasets
+    from datasets import DatasetInfo
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    import hf_ser
+
+    corpora = list(features["corpus"].names)
+    n_total = sum(sum(d.values()) for d in report.final.values())
+    card_data = DatasetCardData(
+        pretty_name=f"{', '.join(corpora)} (hf-ser build)",
+        license="other",
+        task_categories=["audio-classification"],
+        tags=["speech-emotion-recognition", "hf-ser", *corpora],
+        size_categories=["n<1K" if n_total < 1000 else "1K<n<10K" if n_total < 10_000 else "10K<n<100K"],
+    )
+    first = next(p for p in ("default", "speaker", *report.configs) if p in report.configs)
+    card_data.hf_ser_left_out = dict(report.left_out)  # read back by hf_ser.data.loading to say why a config is absent
+    card_data.configs = [
+        {"config_name": p, **({"default": True} if p == first else {}),
+         "data_files": [{"split": s, "path": files} for s, files in report.configs[p].items()]}
+        for p in report.configs
+    ]  # fmt: skip
+    DatasetInfosDict({p: DatasetInfo(features=features) for p in split_tables}).to_dataset_card_data(card_data)
+    plan = report.label_plan
+    locations = {**cfg.corpora, **cfg.sources}
+    sources = [{"corpus": s.corpus, "location": locations.get(s.corpus, s.root), "kind": s.kind,
+                "columns": ", ".join(f"{r}: `{c}`" for r, c in s.columns.items() if c),
+                "clips": len(s.utterances), "skipped": len(s.skipped)} for s in report.sources]  # fmt: skip
+    carved = "default" in report.configs and not any(getattr(u, "given", None) == "validation"
+                                                      for s in report.sources for u in s.utterances)  # fmt: skip
+    extra = [c for c in features if c not in ("audio", "label", "corpus", "speaker", "gender", "text", "intensity",
+                                             "language", "raw_label", "file", "duration", "original_sampling_rate")]  # fmt: skip
+    return DatasetCard.from_template(
+        card_data,
+        template_str=TEMPLATE,
+        title=f"{', '.join(corpora)}: speech emotion dataset",
+        labels=report.label_names,
+        inputs=[f"{c} (`{p}`)" for c, p in locations.items()],
+        canonicalised=plan.canonicalised if plan else {},
+        merges=plan.merges if plan else {},
+        kept=cfg.labels or [],
+        absent=plan.absent if plan else [],
+        load_path=report.output_dir,
+        first_config=first,
+        protocol_rules=_rules(report, cfg, carved),
+        seed=cfg.seed,
+        left_out=report.left_out,
+        split_counts=report.split_counts,
+        speakers=report.speakers,
+        n_total=n_total,
+        total_hours=f"{report.total_hours:.2f}",
+        split_tables={
+            p: _count_table(t, report.label_names, corpora)
+            for p, t in split_tables.items()
+            if p in ("default", "speaker") or p == first
+        },  # fmt: skip
+        sources=sources,
+        notes=[n for s in report.sources for n in s.notes],
+        skipped_table=_skipped_table(report),
+        corpora=corpora,
+        extra=extra,
+        licences=[CORPUS_LICENSES[c] for c in corpora if c in CORPORA],
+        command=command or "hf_ser.data.build.build_dataset(...)",
+        versions={"hf_ser": hf_ser.__version__, "datasets": datasets.__version__, "python": platform.python_version()},
+    )
