@@ -7,7 +7,7 @@ from collections import Counter
 
 from hf_ser.labels import CORPORA, CORPUS_LICENSES, EMOTIONS, merged_labels
 
-__all__ = ["render_dataset_card"]
+__all__ = ["count_table", "render_dataset_card", "skipped_table"]
 
 # Table 2 of the paper: files per emotion and corpus in the complete corpora.
 PAPER_TABLE_2 = {
@@ -116,16 +116,16 @@ hf-ser {{ versions.hf_ser }}, datasets {{ versions.datasets }}, Python {{ versio
 """
 
 
-def _count_table(counter: dict[str, Counter], emotions=EMOTIONS) -> str:
-    """Table-2 style: emotion x corpus rows, one column per split."""
+def count_table(counter: dict[str, Counter], emotions=EMOTIONS, corpora=CORPORA, header: str = "emotion") -> str:
+    """Table-2 style: emotion (label) x corpus rows, one column per split."""
     splits = list(counter)
     lines = [
-        "| emotion | corpus | " + " | ".join(splits) + " | total |",
+        f"| {header} | corpus | " + " | ".join(splits) + " | total |",
         "| --- | --- |" + " ---: |" * (len(splits) + 1),
     ]
     totals = Counter()
     for e in emotions:
-        for c in CORPORA:
+        for c in corpora:
             row = [counter[s].get((c, e), 0) for s in splits]
             if sum(row):
                 lines.append(f"| {e} | {c} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
@@ -149,10 +149,10 @@ def _scanned_table(report) -> str:
     return "\n".join(lines)
 
 
-def _skipped_table(report) -> str:
+def skipped_table(report, unit: str = "files") -> str:
     if not report.skipped:
-        return "No file was skipped."
-    lines = ["| corpus | reason | files |", "| --- | --- | ---: |"]
+        return f"No {unit[:-1]} was skipped."
+    lines = [f"| corpus | reason | {unit} |", "| --- | --- | ---: |"]
     for (corpus, reason), n in sorted(report.skipped_by_reason().items()):
         lines.append(f"| {corpus} | {reason} | {n} |")
     return "\n".join(lines)
@@ -200,7 +200,7 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         validation_size=cfg.validation_size,
         n_total=n_total,
         total_hours=f"{report.total_hours:.2f}",
-        split_tables={p: _count_table(t, cfg.label_names) for p, t in split_tables.items()},
+        split_tables={p: count_table(t, cfg.label_names) for p, t in split_tables.items()},
         split_counts=report.split_counts,
         speakers=report.speakers,
         left_out=report.left_out,
@@ -210,7 +210,7 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
             for c, r in report.corpus_rule.items()
         ),
         scanned_table=_scanned_table(report),
-        skipped_table=_skipped_table(report),
+        skipped_table=skipped_table(report),
         licences=[CORPUS_LICENSES[c] for c in present],
         command=command or "hf_ser.data.build.build_eight_emotions(...)",
         versions={"hf_ser": hf_ser.__version__, "datasets": datasets.__version__, "python": platform.python_version()},

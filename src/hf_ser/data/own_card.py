@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import platform
-from collections import Counter
 
+from hf_ser.data.dataset_card import count_table, skipped_table
 from hf_ser.labels import CORPORA, CORPUS_LICENSES
 
 __all__ = ["render_own_dataset_card"]
@@ -129,33 +129,6 @@ def _rules(report, cfg, carved: bool) -> list[tuple[str, str]]:
     return out
 
 
-def _count_table(counter: dict[str, Counter], labels, corpora) -> str:
-    splits = list(counter)
-    lines = [
-        "| label | corpus | " + " | ".join(splits) + " | total |",
-        "| --- | --- |" + " ---: |" * (len(splits) + 1),
-    ]
-    totals = Counter()
-    for e in labels:
-        for c in corpora:
-            row = [counter[s].get((c, e), 0) for s in splits]
-            if sum(row):
-                lines.append(f"| {e} | {c} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
-                for s, n in zip(splits, row, strict=True):
-                    totals[s] += n
-    lines.append("| **all** | | " + " | ".join(str(totals[s]) for s in splits) + f" | {sum(totals.values())} |")
-    return "\n".join(lines)
-
-
-def _skipped_table(report) -> str:
-    if not report.skipped:
-        return "No clip was skipped."
-    lines = ["| corpus | reason | clips |", "| --- | --- | ---: |"]
-    for (corpus, reason), n in sorted(report.skipped_by_reason().items()):
-        lines.append(f"| {corpus} | {reason} | {n} |")
-    return "\n".join(lines)
-
-
 def render_own_dataset_card(cfg, report, split_tables, features, *, command: str | None = None):
     import datasets
     from datasets import DatasetInfo
@@ -210,13 +183,13 @@ def render_own_dataset_card(cfg, report, split_tables, features, *, command: str
         n_total=n_total,
         total_hours=f"{report.total_hours:.2f}",
         split_tables={
-            p: _count_table(t, report.label_names, corpora)
+            p: count_table(t, report.label_names, corpora, header="label")
             for p, t in split_tables.items()
             if p in ("default", "speaker") or p == first
         },  # fmt: skip
         sources=sources,
         notes=[n for s in report.sources for n in s.notes],
-        skipped_table=_skipped_table(report),
+        skipped_table=skipped_table(report, unit="clips"),
         corpora=corpora,
         extra=extra,
         licences=[CORPUS_LICENSES[c] for c in corpora if c in CORPORA],
