@@ -13,13 +13,15 @@ ACCELERATE := $(BIN)/accelerate launch --config_file recipes/accelerate_configs/
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt scripts/install_system_deps.sh
+$(STAMP): pyproject.toml constraints.txt scripts/install_system_deps.sh clients/js/package-lock.json
 	bash scripts/install_system_deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, at the version constraints.txt pins (which build comes is the index's: see README).
 	$(BIN)/python -m pip install -q -c constraints.txt torch
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,tensorboard,app]"
+	# transformers.js for the client test (install scripts skipped: the CPU runtime ships in the package)
+	npm ci --prefix clients/js --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 # The main job: synthesise demo corpora, build the dataset, fine-tune the pretrained tiny backbone (models/, committed),

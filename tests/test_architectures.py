@@ -451,10 +451,11 @@ def test_export_never_writes_into_another_models_folder_and_replaces_its_own(che
     assert (other / "config.json").read_text() == '{"model_type": "bert"}' and len(list(other.iterdir())) == 1
     out = tmp_path / "onnx"
     assert cli(["export", "--model", str(model), "--output", str(out)]) == 0
-    assert {p.name for p in out.iterdir()} == {"model.onnx", "export.json", "config.json", "preprocessor_config.json"}
-    (out / "model.int8.onnx").write_bytes(b"stale")  # e.g. from an earlier --quantize int8 export
+    assert {p.name for p in out.iterdir()} == {"onnx", "export.json", "config.json", "preprocessor_config.json"}
+    assert [p.name for p in (out / "onnx").iterdir()] == ["model.onnx"]
+    (out / "onnx" / "model_quantized.onnx").write_bytes(b"stale")  # e.g. from an earlier --quantize int8 export
     assert cli(["export", "--model", str(model), "--output", str(out)]) == 0  # an earlier export is replaced whole
-    assert not (out / "model.int8.onnx").exists()
+    assert not (out / "onnx" / "model_quantized.onnx").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging or old folder left
 
 

@@ -167,7 +167,10 @@ def test_a_long_file_without_window_is_a_row_not_a_crash(tiny_model, tmp_path):
         (["--model", "{model}", "--window", "2", "--hop", "3"], "need 0 < hop <= window"),
         (["--model", "{model}", "--plot", "x.png"], "--hop and --plot need --window"),
         (["--model", "{model}", "--output", "{tmp}"], "--output {tmp}: a folder"),
-        (["--model", "{model}", "--backend", "onnx"], "no model.int8.onnx or model.onnx"),
+        (
+            ["--model", "{model}", "--backend", "onnx"],
+            "no onnx/model_quantized.onnx, onnx/model.onnx, model.int8.onnx, model.onnx",
+        ),
     ],
 )
 def test_bad_model_or_flags_are_one_line_before_any_audio(
@@ -220,7 +223,8 @@ def test_onnx_export_matches_torch(tiny_model, inputs, tmp_path, quantize):
         )
         == 0
     )
-    assert (out / ("model.int8.onnx" if quantize else "model.onnx")).is_file() and (out / "config.json").is_file()
+    assert (out / "onnx" / ("model_quantized.onnx" if quantize else "model.onnx")).is_file()
+    assert (out / "config.json").is_file() and (out / "preprocessor_config.json").is_file()
     torch_p = EmotionPredictor.from_pretrained(str(tiny_model))
     onnx_p = EmotionPredictor.from_pretrained(str(out), backend="onnx")
     rng = np.random.default_rng(0)

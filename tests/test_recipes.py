@@ -115,6 +115,7 @@ def test_cli_rejects_unknown_method_and_flag(capsys):
 # ------------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["none", "qkv", "classifier"])
 def test_each_method_writes_a_pipeline_loadable_run_folder(demo_dataset, tmp_path, method):
+    from huggingface_hub import ModelCard
     from transformers import pipeline
 
     out = tmp_path / method
@@ -134,6 +135,14 @@ def test_each_method_writes_a_pipeline_loadable_run_folder(demo_dataset, tmp_pat
         assert r["num_samples"] == sum(map(sum, r["confusion_matrix"]))
     card = (out / "README.md").read_text()
     assert "model-index" in card and "pipeline_tag: audio-classification" in card and "transformers " in card
+    data = ModelCard.load(out / "README.md").data
+    metrics = data.eval_results
+    assert {m.metric_type for m in metrics} == {"accuracy", "f1", "recall", "eer"}  # standard ids (UAR: macro recall)
+    assert {m.metric_args.get("average") for m in metrics if m.metric_type in ("f1", "recall")} == {"macro"}
+    assert {m.dataset_type for m in metrics} == {demo_dataset.name}  # named, not a local path
+    assert data.language == ["en"] and "none" not in data.tags
+    assert {"none": "full-fine-tuning", "qkv": "lora", "classifier": "classifier-only"}[method] in data.tags
+    assert "Scoring it reproducibly" in card  # the group-norm encoder normalises over padding: the card says so
     clf = pipeline("audio-classification", model=str(out))
     preds = clf(np.random.default_rng(0).normal(size=24000).astype(np.float32) * 0.1, top_k=8)
     assert sorted(p["label"] for p in preds) == sorted(EMOTIONS)

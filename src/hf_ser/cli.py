@@ -50,7 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--batch_seconds", type=float, default=60.0, help="audio seconds per forward pass (default 60)")
     ex = sub.add_parser("export", help="ONNX export (optionally int8) for fast CPU inference")
     ex.add_argument("--model", required=True, help="checkpoint folder or Hub id")
-    ex.add_argument("--output", required=True, help="folder to write model.onnx / model.int8.onnx and configs into")
+    ex.add_argument(
+        "--output",
+        required=True,
+        help="folder to write onnx/model.onnx (+ onnx/model_quantized.onnx) and configs into",
+    )
     ex.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantisation of the MatMul weights")
     ins = sub.add_parser("inspect", help="a checkpoint's health check: inputs, labels, head weights, a probe clip")
     ins.add_argument("model", metavar="MODEL", help="checkpoint folder or Hub id")

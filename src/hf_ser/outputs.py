@@ -32,7 +32,14 @@ __all__ = [
 ]
 
 PNG_SOFTWARE = "hf-ser"  # the tEXt 'Software' value of every chart hf-ser writes
-_MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "adapter_config.json", "model.onnx")
+_MODEL_FILES = (
+    "config.json",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "adapter_config.json",
+    "onnx/model.onnx",
+    "model.onnx",
+)
 
 
 class OutputPathError(ValueError):

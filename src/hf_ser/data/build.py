@@ -21,6 +21,7 @@ from pathlib import Path
 
 from hf_ser.audio import SAMPLING_RATE
 from hf_ser.data.corpora import SCANNERS, CorpusError, ScanResult
+from hf_ser.data.dataset_card import licence_file
 from hf_ser.data.decoding import decode_all
 from hf_ser.data.label_plan import LabelPlanError, plan_labels
 from hf_ser.data.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
@@ -360,12 +361,13 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
         if cfg.preset:
             from hf_ser.data.dataset_card import render_dataset_card
 
-            card = render_dataset_card(cfg, report, split_tables, ds.features, command=command)
+            card = render_dataset_card(cfg, report, split_tables, ds.features, folder=work, command=command)
         else:
             from hf_ser.data.own_card import render_own_dataset_card
 
-            card = render_own_dataset_card(cfg, report, split_tables, ds.features, command=command)
+            card = render_own_dataset_card(cfg, report, split_tables, ds.features, folder=work, command=command)
         card.save(str(work / "README.md"))
+        (work / "LICENSE.md").write_text(licence_file(list(ds.features["corpus"].names)))
         work.chmod(0o755)  # mkdtemp makes it owner-only
         swap_in(work, output_dir)
     except BaseException:

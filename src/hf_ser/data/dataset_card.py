@@ -7,7 +7,7 @@ from collections import Counter
 
 from hf_ser.labels import CORPORA, CORPUS_LICENSES, EMOTIONS, merged_labels
 
-__all__ = ["count_table", "render_dataset_card", "skipped_table"]
+__all__ = ["count_table", "dataset_infos", "licence_file", "render_dataset_card", "skipped_table"]
 
 # Table 2 of the paper: files per emotion and corpus in the complete corpora.
 PAPER_TABLE_2 = {
@@ -158,10 +158,54 @@ def skipped_table(report, unit: str = "files") -> str:
     return "\n".join(lines)
 
 
-def render_dataset_card(cfg, report, split_tables, features, *, command: str | None = None):
-    import datasets
-    from datasets import DatasetInfo
+def dataset_infos(folder, configs: dict, features):
+    """A DatasetInfosDict for the card's ``dataset_info``: per config its features and, per split, the rows
+    (``num_examples``) and uncompressed bytes of its Parquet blocks (``num_bytes``), with ``dataset_size`` and
+    ``download_size``, read from the blocks' Parquet metadata. ``datasets.get_dataset_infos(folder)`` then reports
+    split sizes as the Hub's viewer and ``load_dataset`` know them."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+    from datasets import DatasetInfo, SplitDict, SplitInfo
     from datasets.info import DatasetInfosDict
+
+    meta = {}
+    infos = {}
+    for config, splits in configs.items():
+        split_dict = SplitDict()
+        download = 0
+        for split, files in splits.items():
+            rows = size = 0
+            for f in files:
+                if f not in meta:
+                    path = Path(folder) / f
+                    md = pq.ParquetFile(path).metadata
+                    uncompressed = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
+                    meta[f] = (md.num_rows, uncompressed, path.stat().st_size)
+                rows, size, download = rows + meta[f][0], size + meta[f][1], download + meta[f][2]
+            split_dict.add(SplitInfo(name=split, num_bytes=size, num_examples=rows))
+        infos[config] = DatasetInfo(features=features, splits=split_dict, download_size=download,
+                                    dataset_size=sum(s.num_bytes for s in split_dict.values()))  # fmt: skip
+    return DatasetInfosDict(infos)
+
+
+def licence_file(corpora) -> str:
+    """LICENSE.md of a build (the card's ``license_link``): each corpus's licence, source and citation."""
+    lines = ["# Licences of the corpora in this dataset", "",
+             "Each clip keeps the licence of the corpus it comes from (the `corpus` column); the strictest binds a "
+             "copy of the whole.", ""]  # fmt: skip
+    for c in corpora:
+        info = CORPUS_LICENSES.get(c)
+        if info:
+            lines += [f"## {info['name']}", "", f"- Licence: {info['license']}", f"- Source: {info['homepage']}",
+                      f"- Citation: {info['citation']}", ""]  # fmt: skip
+        else:
+            lines += [f"## {c}", "", "- Licence: not given to the builder; the data's owner sets it.", ""]
+    return "\n".join(lines)
+
+
+def render_dataset_card(cfg, report, split_tables, features, *, folder, command: str | None = None):
+    import datasets
     from huggingface_hub import DatasetCard, DatasetCardData
 
     import hf_ser
@@ -171,7 +215,10 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         pretty_name="Eight-emotion speech (RAVDESS + CREMA-D + TESS + SAVEE)",
         language=["en"],
         license="other",
+        license_name="corpus-licences",
+        license_link="LICENSE.md",
         task_categories=["audio-classification"],
+        task_ids=["audio-emotion-recognition"],
         tags=["speech-emotion-recognition", "hf-ser", *present],
         size_categories=[
             "10K<n<100K" if sum(map(sum, (d.values() for d in report.final.values()))) >= 10_000 else "1K<n<10K"
@@ -185,7 +232,7 @@ def render_dataset_card(cfg, report, split_tables, features, *, command: str | N
         }
         for p in report.configs
     ]
-    DatasetInfosDict({p: DatasetInfo(features=features) for p in split_tables}).to_dataset_card_data(card_data)
+    dataset_infos(folder, report.configs, features).to_dataset_card_data(card_data)
     n_total = sum(sum(d.values()) for d in report.final.values())
     return DatasetCard.from_template(
         card_data,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from hf_ser.data.dataset_card import count_table, skipped_table
+from hf_ser.data.dataset_card import count_table, dataset_infos, skipped_table
 from hf_ser.labels import CORPORA, CORPUS_LICENSES
 
 __all__ = ["render_own_dataset_card"]
@@ -129,10 +129,8 @@ def _rules(report, cfg, carved: bool) -> list[tuple[str, str]]:
     return out
 
 
-def render_own_dataset_card(cfg, report, split_tables, features, *, command: str | None = None):
+def render_own_dataset_card(cfg, report, split_tables, features, *, folder, command: str | None = None):
     import datasets
-    from datasets import DatasetInfo
-    from datasets.info import DatasetInfosDict
     from huggingface_hub import DatasetCard, DatasetCardData
 
     import hf_ser
@@ -141,8 +139,14 @@ def render_own_dataset_card(cfg, report, split_tables, features, *, command: str
     n_total = sum(sum(d.values()) for d in report.final.values())
     card_data = DatasetCardData(
         pretty_name=f"{', '.join(corpora)} (hf-ser build)",
-        license="other",
+        # a user's own corpus has the licence its owner gives it, which the builder is not told
+        **(
+            {"license": "other", "license_name": "corpus-licences", "license_link": "LICENSE.md"}
+            if any(c in CORPORA for c in corpora)
+            else {"license": "unknown", "license_link": "LICENSE.md"}
+        ),
         task_categories=["audio-classification"],
+        task_ids=["audio-emotion-recognition"],
         tags=["speech-emotion-recognition", "hf-ser", *corpora],
         size_categories=["n<1K" if n_total < 1000 else "1K<n<10K" if n_total < 10_000 else "10K<n<100K"],
     )
@@ -153,7 +157,7 @@ def render_own_dataset_card(cfg, report, split_tables, features, *, command: str
          "data_files": [{"split": s, "path": files} for s, files in report.configs[p].items()]}
         for p in report.configs
     ]  # fmt: skip
-    DatasetInfosDict({p: DatasetInfo(features=features) for p in split_tables}).to_dataset_card_data(card_data)
+    dataset_infos(folder, report.configs, features).to_dataset_card_data(card_data)
     plan = report.label_plan
     locations = {**cfg.corpora, **cfg.sources}
     sources = [{"corpus": s.corpus, "location": locations.get(s.corpus, s.root), "kind": s.kind,

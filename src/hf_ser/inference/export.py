@@ -3,9 +3,13 @@
 optimum's ONNX exporter does not install against transformers 5 (optimum-onnx pins transformers < 4.58), so the
 model is exported with PyTorch's own exporter (``torch.onnx.export(dynamo=True)``) with dynamic batch and sample
 axes, and quantised with ONNX Runtime's dynamic quantiser, MatMul weights only (int8 MatMul is the fast kernel on
-CPUs with VNNI; quantising the conv encoder too made hubert-base slower in our probe). The output folder holds
-``model.onnx`` (or ``model.int8.onnx``) beside the checkpoint's ``config.json`` and ``preprocessor_config.json``, so
-``hf-ser predict --backend onnx --model FOLDER`` knows the labels and the feature extraction. The model's own main
+CPUs with VNNI; quantising the conv encoder too made hubert-base slower in our probe).
+
+The folder is in the layout transformers.js and optimum read: ``onnx/model.onnx`` (fp32) and, with ``--quantize
+int8``, ``onnx/model_quantized.onnx`` (what transformers.js loads for ``dtype: "q8"``), with the checkpoint's
+``config.json`` and ``preprocessor_config.json`` at the top, so ``hf-ser predict --backend onnx --model FOLDER`` and
+``pipeline("audio-classification", FOLDER)`` in transformers.js both know the labels and the feature extraction.
+Exports of earlier versions (``model.onnx`` / ``model.int8.onnx`` at the top) are still read. The model's own main
 input is exported (``input_values`` for the wav2vec2 family; Whisper's fixed-window ``input_features``).
 """
 
@@ -22,10 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["ONNX_FILES", "ExportError", "export_onnx", "onnx_model_file"]
+__all__ = ["FP32_FILE", "INT8_FILE", "ONNX_FILES", "ExportError", "export_onnx", "onnx_model_file"]
 
 logger = logging.getLogger(__name__)
-ONNX_FILES = ("model.int8.onnx", "model.onnx")  # what predict loads, in this order of preference
+ONNX_DIR = "onnx"
+FP32_FILE, INT8_FILE = f"{ONNX_DIR}/model.onnx", f"{ONNX_DIR}/model_quantized.onnx"
+# what predict loads, in this order of preference: the transformers.js layout, then earlier versions' flat one
+ONNX_FILES = (INT8_FILE, FP32_FILE, "model.int8.onnx", "model.onnx")
 
 
 def onnx_model_file(folder: str | Path) -> Path:
@@ -33,7 +40,7 @@ def onnx_model_file(folder: str | Path) -> Path:
     for name in ONNX_FILES:
         if (folder / name).is_file():
             return folder / name
-    raise FileNotFoundError(f"no {' or '.join(ONNX_FILES)} in {folder} (write one with `hf-ser export`)")
+    raise FileNotFoundError(f"no {', '.join(ONNX_FILES)} in {folder} (write one with `hf-ser export`)")
 
 
 class ExportError(RuntimeError):
@@ -107,7 +114,8 @@ def export_onnx(
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        fp32 = stage / "model.onnx"
+        fp32 = stage / FP32_FILE
+        fp32.parent.mkdir()
         try:
             with torch.no_grad():
                 program = torch.onnx.export(_Logits(model).eval(), tuple(tensors.values()), dynamo=True,
@@ -125,15 +133,15 @@ def export_onnx(
         if quantize == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            target = stage / "model.int8.onnx"
+            target = stage / INT8_FILE
             quantize_dynamic(str(fp32), str(target), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
-        (stage / "export.json").write_text(json.dumps({"source": str(model_path), "onnx": target.name,
+        (stage / "export.json").write_text(json.dumps({"source": str(model_path), "onnx": target.relative_to(stage).as_posix(),
                                                        "quantize": quantize, "inputs": list(tensors)}, indent=2) + "\n")  # fmt: skip
         _swap_into_place(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    final = out / target.name
+    final = out / target.relative_to(stage)
     logger.info("wrote %s (%.1f MiB)", final, final.stat().st_size / 2**20)
     return final
 

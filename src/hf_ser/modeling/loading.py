@@ -283,14 +283,18 @@ def count_parameters(model) -> dict[str, int]:
     return {"trainable": int(trainable), "total": int(total)}
 
 
-def export_model(model, feature_extractor, output_dir: str | Path):
-    """Save a pipeline-loadable model to ``output_dir`` (LoRA merged) and, for PEFT, the adapter in ``adapter/``;
+def export_model(model, feature_extractor, output_dir: str | Path, *, base: str | None = None):
+    """Save a pipeline-loadable model to ``output_dir`` (LoRA merged) and, for PEFT, the adapter in ``adapter/``
+    (loadable from anywhere: :mod:`hf_ser.modeling.adapters`; ``base`` is what the backbone was loaded from);
     returns the model as saved (merged), to score exactly what was written."""
     from peft import PeftModel
 
+    from hf_ser.modeling.adapters import save_adapter
+
     out = Path(output_dir)
     if isinstance(model, PeftModel):
-        model.save_pretrained(str(out / "adapter"))
+        save_adapter(model, feature_extractor, out / "adapter",
+                     base=base or model.peft_config[model.active_adapter].base_model_name_or_path)  # fmt: skip
         model = model.merge_and_unload()
     model.save_pretrained(str(out))
     feature_extractor.save_pretrained(str(out))

@@ -185,7 +185,7 @@ def train(model_args, data_args, training_args, *, command: str | None = None, c
     # pipeline() give for the saved folder (LoRA merged, no autocast), clip for clip.
     out = Path(training_args.output_dir)
     final = export_model(trained if trained is not None else trainer.accelerator.unwrap_model(trainer.model),
-                         feature_extractor, out)  # fmt: skip
+                         feature_extractor, out, base=model_args.model_name_or_path)  # fmt: skip
     final.to(training_args.device)
     scored = {}
     for name, raw in (("validation", val_raw), ("test", test_raw)):

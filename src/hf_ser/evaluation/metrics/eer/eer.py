@@ -4,7 +4,9 @@ import datasets
 import evaluate
 import numpy as np
 
-from hf_ser.evaluation.metrics.functional import binary_eer, eer_micro, eer_per_class
+# the maths, vendored beside this file (a copy of hf_ser.evaluation.metrics.functional, kept identical by
+# scripts/vendor_metric_maths.py and a test): the module folder is self-contained, as a copy or a metric Space is
+from .ser_functional import binary_eer, eer_micro, eer_per_class
 
 _CITATION = """\
 @inproceedings{hf_ser,
@@ -25,9 +27,11 @@ chance.
 
 _KWARGS_DESCRIPTION = """
 Args:
-    prediction_scores (`list[float]` or `list[list[float]]`): N scores (binary: higher means positive) or N x C
-        class scores (probabilities, or logits when only the one-vs-rest `eer` is needed).
+    predictions (`list[float]` or `list[list[float]]`): N scores (binary: higher means positive) or N x C
+        class scores (probabilities, or logits when only the one-vs-rest `eer` is needed). `prediction_scores`, the
+        name of earlier versions (and of evaluate's roc_auc), is the same input.
     references (`list[int]`): N labels: 0/1 for binary scores, class ids in [0, C) for class scores.
+    Other keyword arguments (meant for other modules of an `evaluate.combine`) are ignored.
 Returns:
     eer (`float`): binary EER, or the mean one-vs-rest EER over classes. Range [0, 1], lower is better.
     eer_micro (`float`): only for class scores: EER of the pooled (sample, class) scores.
@@ -36,12 +40,12 @@ Returns:
 Examples:
     >>> import hf_ser.metrics
     >>> eer = hf_ser.metrics.load("eer")
-    >>> eer.compute(prediction_scores=[0.1, 0.4, 0.35, 0.8], references=[0, 0, 1, 1])["eer"]
+    >>> eer.compute(predictions=[0.1, 0.4, 0.35, 0.8], references=[0, 0, 1, 1])["eer"]
     0.5
-    >>> eer.compute(prediction_scores=[0.1, 0.2, 0.7, 0.9], references=[0, 0, 1, 1])["eer"]
+    >>> eer.compute(predictions=[0.1, 0.2, 0.7, 0.9], references=[0, 0, 1, 1])["eer"]
     0.0
     >>> result = eer.compute(
-    ...     prediction_scores=[[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]],
+    ...     predictions=[[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]],
     ...     references=[0, 1, 2, 1],
     ... )
     >>> round(result["eer"], 4), round(result["eer_micro"], 4)
@@ -59,19 +63,27 @@ class EER(evaluate.Metric):
             features=[
                 datasets.Features(
                     {
-                        "prediction_scores": datasets.Sequence(datasets.Value("float64")),
+                        "predictions": datasets.Sequence(datasets.Value("float64")),
                         "references": datasets.Value("int64"),
                     }
                 ),
-                datasets.Features(
-                    {"prediction_scores": datasets.Value("float64"), "references": datasets.Value("int64")}
-                ),
+                datasets.Features({"predictions": datasets.Value("float64"), "references": datasets.Value("int64")}),
             ],
             reference_urls=["https://en.wikipedia.org/wiki/Biometrics#Performance"],
         )
 
-    def _compute(self, prediction_scores, references):
-        scores = np.asarray(prediction_scores, dtype=np.float64)
+    # `predictions` is the input's name, so that evaluate.combine (which passes every input to every module) can
+    # pair this module with `ser` and others; the earlier name still works
+    def compute(self, *, predictions=None, references=None, prediction_scores=None, **kwargs):
+        """The EER of the scores (``predictions``, or ``prediction_scores``) against ``references``."""
+        return super().compute(predictions=_either(predictions, prediction_scores), references=references, **kwargs)
+
+    def add_batch(self, *, predictions=None, references=None, prediction_scores=None, **kwargs):
+        """Add a batch of scores (``predictions``, or ``prediction_scores``) and ``references``."""
+        return super().add_batch(predictions=_either(predictions, prediction_scores), references=references, **kwargs)
+
+    def _compute(self, predictions, references, **_other_modules_kwargs):
+        scores = np.asarray(predictions, dtype=np.float64)
         if scores.ndim == 1:
             refs = np.asarray(references)
             if not np.isin(refs, (0, 1)).all():
@@ -86,3 +98,9 @@ class EER(evaluate.Metric):
             "eer_micro": eer_micro(scores, references),
             "eer_per_class": per_class.tolist(),
         }
+
+
+def _either(predictions, prediction_scores):
+    if predictions is not None and prediction_scores is not None:
+        raise ValueError("pass the scores once: predictions= (or its earlier name prediction_scores=), not both")
+    return predictions if predictions is not None else prediction_scores
