@@ -105,7 +105,6 @@ def test_adapter_loads_from_another_directory_with_peft_and_transformers(lora_ru
 
 def test_adapter_base_is_recorded_as_its_hub_id_where_it_has_one(tmp_path):
     from hf_ser.modeling.adapters import base_origin
-    from hf_ser.modeling.loading import TINY_HUBERT
 
     commit = "a" * 40
     snapshot = tmp_path / "hub" / "models--superb--hubert-large-superb-er" / "snapshots" / commit
@@ -116,7 +115,6 @@ def test_adapter_base_is_recorded_as_its_hub_id_where_it_has_one(tmp_path):
     local = tmp_path / "my-backbone"
     local.mkdir()
     assert base_origin(str(local)) == base_origin(str(local)).__class__(ref=str(local.resolve()))
-    assert base_origin(TINY_HUBERT).hub_id is None  # built in code: not a Hub model
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -232,7 +230,10 @@ def test_model_card_links_hub_datasets_and_bases():
 # evaluate modules: self-contained, combinable
 # ------------------------------------------------------------------------------------------------------------------
 def test_metric_modules_vendor_the_functional_maths_unchanged():
-    functional = (Path(M.__file__).parent / "functional.py").read_bytes()
+    from hf_ser.evaluation.metrics import functional as F
+
+    functional = (Path(M.module_path("ser")) / "ser_functional.py").read_bytes()
+    assert F.ser_metrics.__module__ == "hf_ser.evaluation.metrics.ser.ser_functional"  # one source inside hf-ser
     for name in M.MODULES:
         vendored = Path(M.module_path(name)) / "ser_functional.py"
         assert vendored.read_bytes() == functional, f"{vendored} differs: run scripts/vendor_metric_maths.py"
@@ -291,3 +292,26 @@ def test_metric_modules_copied_alone_load_without_hf_ser_and_combine(tmp_path):
     assert out["both"]["eer_eer_micro"] == pytest.approx(M.eer_micro(scores_arr, np.array(y)))
     assert out["with_ids"]["macro_recall"] == pytest.approx(out["with_ids"]["uar"])
     assert out["with_ids"]["accuracy"] == pytest.approx(out["both"]["accuracy"]) and "eer" not in out["with_ids"]
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# transformers' pipeline on datasets 5 rows
+# ------------------------------------------------------------------------------------------------------------------
+def test_pipeline_takes_dataset_rows_through_pipeline_input(demo_dataset, tiny_classifier):
+    from datasets import load_dataset
+    from transformers import pipeline
+
+    from hf_ser.audio import pipeline_input
+    from hf_ser.inference.predict import EmotionPredictor
+
+    rows = load_dataset(str(demo_dataset), "speaker", split="test").select(range(3))
+    classifier = pipeline("audio-classification", model=str(tiny_classifier))
+    with pytest.raises(TypeError):  # the upstream snag pipeline_input works around; fails once transformers fixes it
+        classifier(rows[0]["audio"])
+    inputs = [pipeline_input(a) for a in rows["audio"]]
+    out = classifier(inputs, top_k=None)
+    predictor = EmotionPredictor.from_pretrained(str(tiny_classifier))
+    probs = predictor.predict_arrays([x["array"] for x in inputs])
+    for row, p in zip(out, probs, strict=True):
+        got = {r["label"]: r["score"] for r in row}
+        np.testing.assert_allclose([got[name] for name in predictor.labels], p, atol=1e-5)

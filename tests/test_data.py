@@ -33,7 +33,7 @@ def test_build_round_trip_through_load_dataset(small_corpora, tmp_path):
     # datasets keys the Arrow cache of a folder by its name: give this one a name no other test uses
     out = tmp_path / f"round_trip_{tmp_path.name}"
     report = _build(small_corpora, out)
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "skipped.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["LICENSE.md", "README.md", "data", "skipped.csv"]
     total = sum(sum(c.values()) for c in report.final.values())
     assert total == 12 + 8 + 8 + 6
     # each clip is stored once, whatever the number of protocols

@@ -149,7 +149,12 @@ def test_exported_lora_model_is_merged_and_pipeline_loadable(tmp_path):
     export_model(model, fe, tmp_path / "run")
     adapter = tmp_path / "run" / "adapter"
     assert (adapter / "adapter_config.json").is_file() and (adapter / "adapter_model.safetensors").is_file()
-    assert (tmp_path / "run" / "preprocessor_config.json").is_file()
+    assert (tmp_path / "run" / "preprocessor_config.json").is_file() and (
+        adapter / "preprocessor_config.json"
+    ).is_file()
+    assert (
+        "neither a Hub id nor a folder here" in (adapter / "README.md").read_text()
+    )  # built in code: the card says so
     merged = HubertForSequenceClassification.from_pretrained(tmp_path / "run").eval()
     assert not any("lora" in k for k in merged.state_dict())
     with torch.no_grad():

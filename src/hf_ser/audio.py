@@ -20,6 +20,7 @@ __all__ = [
     "decode_audio_bytes",
     "decode_file",
     "encode_wav",
+    "pipeline_input",
     "random_crop",
     "to_mono_16k",
 ]
@@ -99,6 +100,17 @@ def decode_audio_bytes(data: bytes) -> DecodedClip:
         original_channels=int(frames.shape[1]),
         sha1=hashlib.sha1(data).hexdigest(),
     )
+
+
+def pipeline_input(audio) -> dict:
+    """A dataset's audio cell as transformers' ``pipeline("audio-classification")`` takes it.
+
+    datasets 5 gives a torchcodec ``AudioDecoder`` per row, which transformers 5's pipeline rejects ("We expect a
+    numpy ndarray or torch tensor as input"); its ``array`` and ``sampling_rate`` are what the pipeline wants:
+    ``classifier([pipeline_input(a) for a in ds["audio"]])``."""
+    array = audio["array"]
+    array = array.numpy() if hasattr(array, "numpy") else array
+    return {"array": np.asarray(array, dtype=np.float32), "sampling_rate": int(audio["sampling_rate"])}
 
 
 def encode_wav(array: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:

@@ -99,7 +99,8 @@ reason). Byte-identical audio under two labels is dropped in every copy: which l
 
 ## Licences and citations
 
-A merged copy is at best non-commercial, and TESS forbids derivatives: keep pushed copies **private**.
+A merged copy is at best non-commercial, and TESS forbids derivatives: keep pushed copies **private**. The same
+list is in `LICENSE.md`, the card's `license_link`.
 
 | corpus | licence | source | citation |
 | --- | --- | --- | --- |

@@ -16,7 +16,7 @@ class BuildError(RuntimeError):
 
 
 # What a build writes at the top of its folder: --overwrite replaces a folder holding only these.
-BUILD_FILES = {"README.md", "skipped.csv"}
+BUILD_FILES = {"README.md", "LICENSE.md", "skipped.csv"}
 
 
 def check_no_overlap(output_dir: Path, corpora: dict[str, str]) -> None:
@@ -52,7 +52,7 @@ def prepare_output(output_dir: Path, overwrite: bool) -> Path:
             if not looks_like_a_build(output_dir):
                 raise BuildError(
                     f"--output {output_dir} holds files a dataset build did not write; --overwrite only replaces a "
-                    "folder this script built (README.md, skipped.csv and folders of Parquet files)"
+                    "folder this script built (README.md, LICENSE.md, skipped.csv and folders of Parquet files)"
                 )
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the target and rename at the end: an interrupted build leaves no half-written dataset.

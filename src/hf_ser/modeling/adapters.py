@@ -33,11 +33,10 @@ class BaseOrigin:
 def base_origin(name_or_path: str) -> BaseOrigin:
     """The Hub id (and commit) behind ``name_or_path`` where there is one, else its absolute path."""
     from hf_ser.hub import looks_like_hub_id
-    from hf_ser.modeling.loading import TINY_HUBERT
 
     local = Path(name_or_path).expanduser()
     if not local.exists():
-        if name_or_path != TINY_HUBERT and looks_like_hub_id(name_or_path) and name_or_path.count("/") == 1:
+        if looks_like_hub_id(name_or_path) and name_or_path.count("/") == 1:
             return BaseOrigin(ref=name_or_path, hub_id=name_or_path)
         return BaseOrigin(ref=name_or_path)
     resolved = local.resolve()
@@ -65,6 +64,9 @@ def _card(origin: BaseOrigin, folder: Path, id2label: dict[int, str]) -> str:
                          tags=["audio-classification", "speech-emotion-recognition", "hf-ser", "lora"])  # fmt: skip
     if origin.hub_id:
         where = f"the Hub model `{origin.hub_id}`" + (f" (commit `{origin.revision}`)" if origin.revision else "")
+    elif not origin.ref or not Path(origin.ref).is_dir():
+        where = (f"`{origin.ref or 'a model built in code'}`, which is neither a Hub id nor a folder here (hf-ser's in-code test model, or a "
+                 "folder since moved): point `base_model_name_or_path` in `adapter_config.json` at the backbone")  # fmt: skip
     else:
         where = (f"the local folder `{origin.ref}` (it has no Hub id): copy that folder along with this adapter, and "
                  "change `base_model_name_or_path` in `adapter_config.json` to where it is")  # fmt: skip
@@ -93,18 +95,22 @@ classifier = pipeline("audio-classification", model={str(folder)!r}, model_kwarg
     return f"---\n{data.to_yaml()}\n---\n{body}"
 
 
-def save_adapter(peft_model, feature_extractor, folder: str | Path, *, base: str) -> BaseOrigin:
+def save_adapter(peft_model, feature_extractor, folder: str | Path, *, base: str | None) -> BaseOrigin:
     """``peft_model.save_pretrained(folder)`` with the base recorded as :func:`base_origin` of ``base``, the feature
-    extractor and a card with the lines that load it; returns the origin recorded."""
+    extractor and a card with the lines that load it; returns the origin recorded. ``base`` None: a backbone built
+    in code, which no client can load (the name PEFT recorded stays, with no Hub id)."""
     folder = Path(folder)
     peft_model.save_pretrained(str(folder))
-    origin = base_origin(base)
-    config_file = folder / "adapter_config.json"
-    config = json.loads(config_file.read_text())
-    config["base_model_name_or_path"] = origin.ref
-    if origin.revision:
-        config["revision"] = origin.revision
-    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if base is None:
+        origin = BaseOrigin(ref=peft_model.peft_config[peft_model.active_adapter].base_model_name_or_path or "")
+    else:
+        origin = base_origin(base)
+        config_file = folder / "adapter_config.json"
+        config = json.loads(config_file.read_text())
+        config["base_model_name_or_path"] = origin.ref
+        if origin.revision:
+            config["revision"] = origin.revision
+        config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     feature_extractor.save_pretrained(str(folder))
     id2label = dict(peft_model.base_model.model.config.id2label)
     (folder / "README.md").write_text(_card(origin, folder.resolve(), id2label))

@@ -293,8 +293,8 @@ def export_model(model, feature_extractor, output_dir: str | Path, *, base: str 
 
     out = Path(output_dir)
     if isinstance(model, PeftModel):
-        save_adapter(model, feature_extractor, out / "adapter",
-                     base=base or model.peft_config[model.active_adapter].base_model_name_or_path)  # fmt: skip
+        base = base or model.peft_config[model.active_adapter].base_model_name_or_path
+        save_adapter(model, feature_extractor, out / "adapter", base=None if base in (None, TINY_HUBERT) else base)
         model = model.merge_and_unload()
     model.save_pretrained(str(out))
     feature_extractor.save_pretrained(str(out))

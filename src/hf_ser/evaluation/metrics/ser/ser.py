@@ -4,8 +4,7 @@ import datasets
 import evaluate
 import numpy as np
 
-# the maths, vendored beside this file (a copy of hf_ser.evaluation.metrics.functional, kept identical by
-# scripts/vendor_metric_maths.py and a test): the module folder is self-contained, as a copy or a metric Space is
+# the maths, beside this file: the module folder is self-contained, as a copy or a metric Space is
 from .ser_functional import ser_metrics
 
 _CITATION = """\
