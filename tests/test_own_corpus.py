@@ -315,6 +315,14 @@ def test_build_script_mixes_a_manifest_with_a_corpus_and_labels_meet_through_the
     assert "angry" in names and "anger" not in names and "boredom" in names  # anger met SAVEE's angry
     assert set(ds["test"]["raw_label"]) == set(LABELS)
     assert set(ds["test"]["corpus"]) == {ds["test"].features["corpus"].names.index("emodb")}
+    from datasets import get_dataset_infos
+    from huggingface_hub import DatasetCard
+
+    splits = get_dataset_infos(str(out))["emodb"].splits  # the card's split sizes, as datasets reads them
+    assert {s: splits[s].num_examples for s in ds} == {s: len(d) for s, d in ds.items()}
+    card = DatasetCard.load(out / "README.md").data
+    assert (card.license, card.license_link, card.task_ids) == ("other", "LICENSE.md", ["audio-emotion-recognition"])
+    assert "SAVEE" in (out / "LICENSE.md").read_text() and "emodb" in (out / "LICENSE.md").read_text()
     text = capsys.readouterr().out
     assert "loco_savee" in text and "loco_emodb     not written: no clip for split(s) train" in text
     code = build.main(["--manifest", f"random={manifest}", "--output", str(tmp_path / "bad")])
