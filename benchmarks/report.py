@@ -34,6 +34,8 @@ REQUIRED = {
     "test_onnx_agreement": ("clips", "torch_accuracy", "fp32_agreement", "int8_agreement", "int8_accuracy"),
     "test_predict_folder_vs_bare": ("arch", "device", "dtype", "clips", "folder_audio_s_per_s", "bare_audio_s_per_s",
                                     "folder_vs_bare"),
+    "test_segmentation": ("mode", "recording_s", "speech_regions", "boundary_f1", "per_second_accuracy",
+                          "per_second_accuracy_speech", "seconds_per_audio_hour"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
                          "data_wait_share", "peak_memory_mb", "projected_50_epochs_min"),
 }  # fmt: skip
@@ -203,6 +205,25 @@ def predict_table(data) -> list[str]:
     return out
 
 
+def segmentation_table(data) -> list[str]:
+    rows = _rows(data, "test_segmentation")
+    if not rows:
+        return []
+    e0 = rows[0]["extra_info"]
+    out = ["## Segmentation of a long recording (`hf-ser predict --segment vad` vs `--window`)", "",
+           f"{e0['recording_s']:g} s: {e0['speech_regions']} demo test clips, pauses, music-like tones, noise; demo model. "
+           "Boundary F1: speech regions' edges within 0.25 s. Per-second accuracy: the label at each second's centre "
+           "(none outside speech) against the truth.", "",
+           "| segmentation | boundary F1 | per-second accuracy (all) | (speech) | s per audio hour |",
+           "| --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for b in rows:
+        e = b["extra_info"]
+        name = "VAD (silero)" if e["mode"] == "vad" else f"windows {e['window']:g} s / hop {e['hop']:g} s"
+        out.append(f"| {name} | {e['boundary_f1']:.3f} | {100 * e['per_second_accuracy']:.1f}% | "
+                   f"{100 * e['per_second_accuracy_speech']:.1f}% | {e['seconds_per_audio_hour']:,.0f} |")  # fmt: skip
+    return [*out, ""]
+
+
 def data_table(data) -> list[str]:
     rows = _rows(data, "test_augmentation") + _rows(data, "test_collator") + _rows(data, "test_metrics_bundle")
     builds = _rows(data, "test_build_full_size")
@@ -243,6 +264,7 @@ def render(data: dict) -> str:
         + training_table(data)
         + e2e_table(data)
         + predict_table(data)
+        + segmentation_table(data)
         + ratio_table(data)
         + data_table(data)
     )

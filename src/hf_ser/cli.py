@@ -3,6 +3,7 @@
 
     hf-ser predict clips/ --model outputs/demo --output predictions.csv
     hf-ser predict call.mp3 --model outputs/demo --window 4 --hop 2 --plot call.png
+    hf-ser predict call.mp3 --model outputs/demo --segment vad --plot call.png
     hf-ser export --model outputs/demo --output outputs/demo-onnx --quantize int8
     hf-ser predict clips/ --model outputs/demo-onnx --backend onnx
     hf-ser inspect superb/hubert-large-superb-er
@@ -41,7 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--top_k", type=int, default=1, help="also list the k most likely labels per row (default 1)")
     pr.add_argument("--window", type=float, help="seconds per window: one row per window plus a summary row")
     pr.add_argument("--hop", type=float, help="seconds between window starts (default: the window, no overlap)")
-    pr.add_argument("--plot", help="with --window: emotion-over-time PNG (a folder when there are several files)")
+    pr.add_argument(
+        "--plot", help="with --window or --segment vad: emotion-over-time PNG (a folder for several files)"
+    )
+    pr.add_argument("--segment", choices=["window", "vad"],
+                    help="vad: speech segments by silero-vad, one row each (non-speech rows too) plus a summary "
+                         "weighted by speech time; window: fixed windows (--window, the default with it)")  # fmt: skip
+    pr.add_argument("--max_segment", type=float, default=10.0,
+                    help="--segment vad: speech runs longer than this are split into equal windows (default 10 s)")  # fmt: skip
+    pr.add_argument("--min_gap", type=float, default=0.3,
+                    help="--segment vad: pauses shorter than this stay inside a segment (default 0.3 s)")  # fmt: skip
+    pr.add_argument("--vad_threshold", type=float, default=0.5, help="--segment vad: speech probability (default 0.5)")
     pr.add_argument("--max_seconds", type=float, default=60.0,
                     help="without --window, longer files are not classified whole (default 60)")  # fmt: skip
     pr.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 (default cpu)")
@@ -144,8 +155,20 @@ def _check_args(args) -> float | None:
     """Flags that cannot work, refused in one line before anything loads; returns the hop."""
     if args.top_k < 1:
         raise _Usage(f"--top_k {args.top_k}: must be >= 1")
+    if args.segment == "vad":
+        if args.window is not None or args.hop is not None:
+            raise _Usage("--segment vad cuts where speech is: drop --window/--hop (or use --segment window)")
+        from hf_ser.inference.vad import VadConfig
+
+        try:
+            VadConfig(threshold=args.vad_threshold, min_gap=args.min_gap, max_segment=args.max_segment).check()
+        except ValueError as err:
+            raise _Usage(str(err)) from err
+        return None
+    if args.segment == "window" and args.window is None:
+        raise _Usage("--segment window needs --window S")
     if args.window is None and (args.hop is not None or args.plot):
-        raise _Usage("--hop and --plot need --window S")
+        raise _Usage("--hop and --plot need --window S (or --segment vad)")
     hop = args.hop if args.hop is not None else args.window
     if args.window is not None and not (math.isfinite(args.window) and math.isfinite(hop) and 0 < hop <= args.window):
         raise _Usage(f"--window {args.window} / --hop {hop}: need 0 < hop <= window (finite seconds)")
@@ -183,6 +206,12 @@ def predict(args) -> int:
     labels = predictor.labels
     if args.top_k > len(labels):
         raise _Usage(f"--top_k {args.top_k}: the model has {len(labels)} labels")
+    vad = None
+    if args.segment == "vad":
+        from hf_ser.inference.vad import VadConfig
+
+        vad = VadConfig(threshold=args.vad_threshold, min_gap=args.min_gap, max_segment=args.max_segment)
+        predictor.check_window(vad.max_segment)
     if args.window is not None:
         predictor.check_window(args.window)
     for m in missing:
@@ -195,16 +224,25 @@ def predict(args) -> int:
                                   if args.output else contextlib.nullcontext(sys.stdout)) as out:  # fmt: skip
         writer = _Writer(fmt, out, _columns(labels, args.top_k))
         with tqdm(total=len(files), desc="Predicting", unit="file", file=sys.stderr) as bar:
-            for res in iter_results(predictor, files, window=args.window, hop=hop, max_seconds=args.max_seconds,
-                                    progress=bar):  # fmt: skip
+            for res in iter_results(predictor, files, window=args.window, hop=hop, vad=vad,
+                                    max_seconds=args.max_seconds, progress=bar):  # fmt: skip
                 failed += not res.scored
                 for note in res.warnings:
                     print(f"warning: {res.file}: {note}", file=sys.stderr)
                 for seg in res.windows:
                     writer.write(
-                        _row(res.file, "window", seg.start, seg.end, seg.status, seg.probs, labels, args.top_k)
+                        _row(
+                            res.file,
+                            "segment" if vad else "window",
+                            seg.start,
+                            seg.end,
+                            seg.status,
+                            seg.probs,
+                            labels,
+                            args.top_k,
+                        )
                     )
-                kind = "summary" if args.window is not None else "file"
+                kind = "summary" if args.window is not None or vad else "file"
                 writer.write(_row(res.file, kind, 0.0 if res.duration is not None else None, res.duration, res.status,
                                   res.probs, labels, args.top_k))  # fmt: skip
                 if args.plot and res.windows:

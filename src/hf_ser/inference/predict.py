@@ -42,7 +42,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 class Segment:
     start: float  # seconds
     end: float
-    status: str  # "ok", "silence"
+    status: str  # "ok", "silence" (windows), "short", "non-speech" (VAD segments)
     probs: np.ndarray | None = None
 
 
@@ -306,6 +306,56 @@ class EmotionPredictor:
         summary = summarise(np.stack([s.probs for s in voiced]), [s.end - s.start for s in voiced])
         return FileResult(str(path), "ok", total / self.rate, summary, segments, report.warnings)
 
+    def predict_segments(self, path: Path, vad=None, *, chunk_seconds: float = 30.0,
+                         max_seconds: float | None = None) -> FileResult:  # fmt: skip
+        """Speech segments found by silero-vad (:mod:`hf_ser.inference.vad`), each classified, with the
+        non-speech between them reported, plus the summary weighted by speech time. Two streamed passes (frame
+        probabilities, then the segments' audio), so memory does not grow with the recording."""
+        from hf_ser.inference.vad import SpeechDetector, VadConfig, plan_segments, speech_spans
+
+        if self.rate != 16_000:
+            raise ValueError(f"--segment vad runs at 16 kHz; this model takes {self.rate} Hz")
+        vad = vad or VadConfig()
+        vad.check()
+        self.check_window(vad.max_segment)
+        report = DecodeReport()
+
+        def chunks():
+            return stream_audio(path, self.rate, chunk_seconds=chunk_seconds, max_seconds=max_seconds, report=report)
+
+        try:
+            probs, total = SpeechDetector().frame_probs(chunks())
+            if reason := _too_short(total, self.rate):
+                return FileResult(str(path), reason, total / self.rate, warnings=report.warnings)
+            plan = plan_segments(speech_spans(probs, total, vad), total, vad)
+            segments = [Segment(a / self.rate, b / self.rate, "ok" if kind == "speech" else kind)
+                        for a, b, kind in plan]  # fmt: skip
+            wanted = [(a, b, seg) for (a, b, _), seg in zip(plan, segments, strict=True) if seg.status == "ok"]
+            pending: list[tuple[Segment, np.ndarray]] = []
+            parts: list[np.ndarray] = []
+            offset, k = 0, 0
+            for chunk in chunks():
+                end = offset + len(chunk)
+                while k < len(wanted) and wanted[k][0] < end:
+                    a, b, seg = wanted[k]
+                    parts.append(chunk[max(a - offset, 0) : min(b, end) - offset])
+                    if b > end:
+                        break  # the segment goes on in the next chunk
+                    pending.append((seg, np.concatenate(parts)))
+                    parts, k = [], k + 1
+                    if sum(len(x) for _, x in pending) >= self.batch_samples:
+                        self._classify(pending)
+                        pending = []
+                offset = end
+        except UnreadableAudio as err:
+            return FileResult(str(path), f"error: {err}", warnings=report.warnings)
+        self._classify(pending)
+        voiced = [s for s in segments if s.status == "ok"]
+        if not voiced:
+            return FileResult(str(path), "silence", total / self.rate, None, segments, report.warnings)
+        summary = summarise(np.stack([s.probs for s in voiced]), [s.end - s.start for s in voiced])
+        return FileResult(str(path), "ok", total / self.rate, summary, segments, report.warnings)
+
     def _classify(self, pending: list[tuple[Segment, np.ndarray]]) -> None:
         if pending:
             for (seg, _), p in zip(pending, self.predict_arrays([a for _, a in pending]), strict=True):
@@ -321,12 +371,13 @@ def _too_short(samples: int, rate: int) -> str | None:
     return None
 
 
-def iter_results(predictor: EmotionPredictor, files: Iterable[Path], *, window=None, hop=None, **kwargs):
-    if window is None:
+def iter_results(predictor: EmotionPredictor, files: Iterable[Path], *, window=None, hop=None, vad=None, **kwargs):
+    """Each file's result: whole (no ``window`` or ``vad``), in fixed windows, or in VAD speech segments."""
+    if window is None and vad is None:
         yield from predictor.predict_files(list(files), **kwargs)
         return
     progress = kwargs.get("progress")
     for f in files:
-        yield predictor.predict_long(f, window, hop)
+        yield predictor.predict_segments(f, vad) if vad is not None else predictor.predict_long(f, window, hop)
         if progress is not None:
             progress.update(1)

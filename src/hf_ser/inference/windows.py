@@ -97,7 +97,8 @@ def summarise(probs: np.ndarray, lengths: Sequence[int]) -> np.ndarray | None:
 
 def plot_emotion_over_time(times: Sequence[tuple[float, float]], probs: np.ndarray, labels: Sequence[str],
                            path: str | Path, *, title: str = "", silent: Sequence[bool] | None = None) -> Path:  # fmt: skip
-    """Each label's probability at each window's centre, the top label as a coloured band, silence greyed."""
+    """Each label's probability at each window's (or segment's) centre, the top label as a coloured band, silence
+    and non-speech greyed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,15 +109,26 @@ def plot_emotion_over_time(times: Sequence[tuple[float, float]], probs: np.ndarr
     fig, (ax, band) = plt.subplots(2, 1, figsize=(10, 4.2), dpi=120, sharex=True,
                                    gridspec_kw={"height_ratios": [5, 1]})  # fmt: skip
     silent = list(silent) if silent is not None else [False] * len(times)
+    # segments that tile the recording (VAD) are drawn over their whole span and keep their own edges; overlapping
+    # windows are drawn at their centres and each owns the stretch nearest its centre, so the band shows one label
+    # at a time
+    tiles = len(times) > 1 and all(abs(a - b) < 1e-9 for (_, b), (a, _) in zip(times[:-1], times[1:], strict=True))
     for k, name in enumerate(labels):
-        y = np.where(silent, np.nan, probs[:, k]) if len(probs) else []
-        ax.plot(centres, y, label=name, color=colors(k), lw=1.6, marker="o" if len(times) < 40 else None, ms=3)
+        y = np.where(silent, np.nan, probs[:, k]) if len(probs) else np.array([])
+        if tiles:
+            xs = np.array([[a, b, b] for a, b in times]).ravel()
+            ys = np.stack([y, y, np.full(len(y), np.nan)], axis=1).ravel()
+            ax.plot(xs, ys, label=name, color=colors(k), lw=2.0)
+        else:
+            ax.plot(centres, y, label=name, color=colors(k), lw=1.6, marker="o" if len(times) < 40 else None, ms=3)
     ax.set_ylim(0, 1)
     ax.set_ylabel("probability")
     ax.legend(ncol=4, fontsize=8, loc="upper right", frameon=False)
     ax.grid(alpha=0.3)
-    # overlapping windows: each owns the stretch nearest its centre, so the band shows one label at a time
-    edges = [times[0][0], *((centres[:-1] + centres[1:]) / 2).tolist(), times[-1][1]] if len(times) else []
+    if tiles:
+        edges = [t[0] for t in times] + [times[-1][1]]
+    else:
+        edges = [times[0][0], *((centres[:-1] + centres[1:]) / 2).tolist(), times[-1][1]] if len(times) else []
     for k, (s, p) in enumerate(zip(silent, probs if len(probs) else [None] * len(times), strict=True)):
         band.axvspan(edges[k], edges[k + 1], color="0.85" if s else colors(int(np.argmax(p))), alpha=1.0 if s else 0.9)
     band.set_yticks([])
