@@ -80,8 +80,10 @@ def test_charts_of_same_named_files_do_not_collide(tiny_classifier, tmp_path):
     assert made == ["a/x.wav.png", "b/x.mp3.png", "b/x.wav.png"]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_an_interrupted_predict_leaves_the_earlier_result_and_no_partial_file(tiny_classifier, tmp_path, sig):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_an_interrupted_predict_leaves_the_earlier_result_and_resumes(tiny_classifier, tmp_path, capsys, sig):
+    """Ctrl-C, SIGTERM or a kill: the earlier output stays as it was, the files finished so far are kept whole in
+    the run's parts, a plain rerun refuses to overwrite them, and --resume finishes the rest."""
     folder = tmp_path / "clips"
     folder.mkdir()
     for i in range(400):
@@ -89,21 +91,33 @@ def test_an_interrupted_predict_leaves_the_earlier_result_and_no_partial_file(ti
     out = tmp_path / "p.csv"
     earlier = "file,kind,start,end,status,label\nold.wav,file,0,1,ok,sad\n"
     out.write_text(earlier)
+    argv = ["predict", str(folder), "--model", str(tiny_classifier), "--output", str(out), "--batch_seconds", "1"]
     # a shell's background job (CI) starts with SIGINT ignored, which Python keeps: give the child Ctrl-C back
-    proc = subprocess.Popen([sys.executable, "-m", "hf_ser.cli", "predict", str(folder), "--model",
-                             str(tiny_classifier), "--output", str(out), "--batch_seconds", "1"],
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TQDM_DISABLE": "1"},
+    proc = subprocess.Popen([sys.executable, "-m", "hf_ser.cli", *argv], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TQDM_DISABLE": "1"},
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    part = tmp_path / "p.csv.parts" / "part-00000.jsonl"
     deadline = time.time() + 120
-    while not list(tmp_path.glob(".p.csv.partial-*")) and time.time() < deadline and proc.poll() is None:
+    while not (part.is_file() and part.stat().st_size) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert proc.poll() is None, "predict finished before it could be interrupted"
-    time.sleep(0.3)  # rows are being written
+    time.sleep(0.3)  # more files are being finished
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err
+    assert proc.returncode == (-9 if sig == signal.SIGKILL else 130)
+    assert sig == signal.SIGKILL or "interrupted" in err
     assert out.read_text() == earlier  # untouched: rows never went into the final path
-    assert not list(tmp_path.glob(".p.csv.partial-*"))
+    lines = part.read_text().splitlines()
+    kept = {json.loads(line)["file"] for line in lines if line.endswith("}")}
+    assert 0 < len(kept) < 400
+    capsys.readouterr()
+    assert cli(argv) == 2 and "pass --resume" in capsys.readouterr().err  # the finished files are not thrown away
+    assert cli([*argv, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"--resume: {len(kept)} of 400 files already done" in err
+    rows = list(csv.DictReader(out.open()))
+    assert [r["file"] for r in rows] == [str(p) for p in sorted(folder.glob("*.wav"))]  # input order, each once
+    assert not (tmp_path / "p.csv.parts").exists()
 
 
 def test_an_unwritable_output_is_one_line(tiny_classifier, tmp_path, capsys):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import logging
 import math
@@ -38,7 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("paths", nargs="+", metavar="PATH", help="audio files (anything FFmpeg reads), folders, or globs")
     pr.add_argument("--model", required=True, help="checkpoint folder or Hub id (an ONNX folder with --backend onnx)")
     pr.add_argument("--output", help="CSV or JSONL file (by its suffix); default: CSV on standard output")
-    pr.add_argument("--format", choices=["csv", "jsonl"], help="output format (default: from --output, else csv)")
+    pr.add_argument("--format", choices=["csv", "jsonl", "parquet"],
+                    help="output format (default: from --output's suffix, else csv); parquet needs --output")  # fmt: skip
+    pr.add_argument("--resume", action="store_true",
+                    help="with --output: skip the files an unfinished (or finished) run already wrote")  # fmt: skip
     pr.add_argument("--top_k", type=int, default=1, help="also list the k most likely labels per row (default 1)")
     pr.add_argument("--window", type=float, help="seconds per window: one row per window plus a summary row")
     pr.add_argument("--hop", type=float, help="seconds between window starts (default: the window, no overlap)")
@@ -82,61 +84,6 @@ def inspect(args) -> int:
     result = inspect_checkpoint(args.model, label_map=parse_label_map(args.label_map), probe=not args.no_probe)
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.report())
     return result.status
-
-
-def _columns(labels, top_k) -> list[str]:
-    return ["file", "kind", "start", "end", "status", "label", "score", *[f"p_{x}" for x in labels],
-            *([f"top_{k}" for k in range(1, top_k + 1)] if top_k > 1 else [])]  # fmt: skip
-
-
-def _row(file, kind, start, end, status, probs, labels, top_k) -> dict:
-    row = {"file": file, "kind": kind, "start": _round(start), "end": _round(end), "status": status}
-    if probs is None:
-        row.update({"label": "", "score": None, **{f"p_{x}": None for x in labels}})
-    else:
-        order = sorted(range(len(labels)), key=lambda i: -probs[i])
-        row.update({"label": labels[order[0]], "score": round(float(probs[order[0]]), 6),
-                    **{f"p_{x}": round(float(p), 6) for x, p in zip(labels, probs, strict=True)}})  # fmt: skip
-        if top_k > 1:
-            row.update({f"top_{k + 1}": f"{labels[i]}:{probs[i]:.4f}" for k, i in enumerate(order[:top_k])})
-    return row
-
-
-def _round(x):
-    return None if x is None else round(float(x), 3)
-
-
-class _Writer:
-    def __init__(self, fmt: str, fh, columns: list[str]):
-        self.fmt, self.fh, self.columns = fmt, fh, columns
-        if fmt == "csv":
-            self.csv = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-            self.csv.writeheader()
-
-    def write(self, row: dict) -> None:
-        if self.fmt == "csv":
-            self.csv.writerow({k: ("" if v is None else v) for k, v in row.items()})
-        else:
-            self.fh.write(json.dumps({k: row.get(k) for k in self.columns}) + "\n")
-        self.fh.flush()
-
-
-_HEADER = ("file", "kind", "start", "end", "status")
-
-
-def _is_predictions_file(path: Path) -> bool:
-    """An earlier `hf-ser predict` output (CSV header or JSONL keys), which a new run may replace."""
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError):
-        return False
-    if first.startswith(",".join(_HEADER)):
-        return True
-    try:
-        return set(_HEADER) <= set(json.loads(first))
-    except (ValueError, TypeError):
-        return False
 
 
 def _chart_paths(files: list[Path], plot: str) -> dict[Path, Path]:
@@ -183,25 +130,36 @@ def _check_args(args) -> float | None:
 
 
 def predict(args) -> int:
-    from tqdm.auto import tqdm
-
-    from hf_ser.inference.predict import EmotionPredictor, expand_inputs, iter_results
-    from hf_ser.inference.windows import plot_emotion_over_time
-    from hf_ser.outputs import atomic_file, check_output_path, guard_output, is_hf_ser_png, sigterm_as_interrupt
+    from hf_ser.inference.archive import ArchiveError, Shard, done_rows, output_format
+    from hf_ser.inference.predict import EmotionPredictor, expand_inputs
+    from hf_ser.inference.rows import is_predictions_file
+    from hf_ser.outputs import check_output_path, guard_output, is_hf_ser_png
 
     hop = _check_args(args)
-    fmt = args.format or ("jsonl" if args.output and args.output.endswith((".jsonl", ".json")) else "csv")
+    fmt = output_format(args.output, args.format)
+    shard = Shard.from_accelerate()
+    if not args.output and (fmt == "parquet" or shard.world > 1 or args.resume):
+        raise _Usage("--format parquet, --resume and several processes need --output FILE")
     files, missing = expand_inputs(args.paths)
     reads = [*files, Path(args.model)]
     if args.output:
-        guard_output(args.output, "--output", reads=reads, ours=_is_predictions_file, what="hf-ser predict")
+        guard_output(args.output, "--output", reads=reads, ours=is_predictions_file, what="hf-ser predict")
     charts = {}
     if args.plot:
         check_output_path(args.plot, "--plot", folder=len(files) > 1)
         charts = _chart_paths(files, args.plot) if files else {}
         for png in charts.values():
             guard_output(png, "--plot", reads=reads, ours=is_hf_ser_png, what="hf-ser chart")
-    predictor = EmotionPredictor.from_pretrained(args.model, backend=args.backend, device=args.device,
+    try:
+        done = done_rows(args.output, fmt, args.resume) if args.output else {}
+    except ArchiveError as err:
+        raise _Usage(str(err)) from err
+    device = args.device
+    if shard.world > 1 and device == "cuda":
+        from accelerate import PartialState
+
+        device = f"cuda:{PartialState().local_process_index}"  # one GPU per process
+    predictor = EmotionPredictor.from_pretrained(args.model, backend=args.backend, device=device,
                                                  dtype=args.dtype, batch_seconds=args.batch_seconds)  # fmt: skip
     labels = predictor.labels
     if args.top_k > len(labels):
@@ -214,46 +172,98 @@ def predict(args) -> int:
         predictor.check_window(vad.max_segment)
     if args.window is not None:
         predictor.check_window(args.window)
-    for m in missing:
-        print(f"warning: {m}", file=sys.stderr)
+    if shard.main:
+        for m in missing:
+            print(f"warning: {m}", file=sys.stderr)
     if not files:
         print("error: no audio file to score", file=sys.stderr)
         return 2
-    failed = 0
-    with sigterm_as_interrupt(), (atomic_file(args.output, newline="", encoding="utf-8", errors="surrogateescape")
-                                  if args.output else contextlib.nullcontext(sys.stdout)) as out:  # fmt: skip
-        writer = _Writer(fmt, out, _columns(labels, args.top_k))
-        with tqdm(total=len(files), desc="Predicting", unit="file", file=sys.stderr) as bar:
-            for res in iter_results(predictor, files, window=args.window, hop=hop, vad=vad,
-                                    max_seconds=args.max_seconds, progress=bar):  # fmt: skip
-                failed += not res.scored
-                for note in res.warnings:
-                    print(f"warning: {res.file}: {note}", file=sys.stderr)
-                for seg in res.windows:
-                    writer.write(
-                        _row(
-                            res.file,
-                            "segment" if vad else "window",
-                            seg.start,
-                            seg.end,
-                            seg.status,
-                            seg.probs,
-                            labels,
-                            args.top_k,
-                        )
-                    )
-                kind = "summary" if args.window is not None or vad else "file"
-                writer.write(_row(res.file, kind, 0.0 if res.duration is not None else None, res.duration, res.status,
-                                  res.probs, labels, args.top_k))  # fmt: skip
-                if args.plot and res.windows:
-                    probs = [s.probs if s.probs is not None else [0.0] * len(labels) for s in res.windows]
-                    plot_emotion_over_time([(s.start, s.end) for s in res.windows], np.array(probs),
-                                           labels, charts[Path(res.file)], title=Path(res.file).name,
-                                           silent=[s.status != "ok" for s in res.windows])  # fmt: skip
+    if done and shard.main:
+        skipped = sum(str(f) in done for f in files)
+        print(f"--resume: {skipped} of {len(files)} files already done, not scored again", file=sys.stderr)
+    job = _PredictJob(args, predictor, labels, files, hop, vad, charts, shard)
+    failed = job.to_output(fmt, done) if args.output else job.to_stdout()
+    if not shard.main:
+        return 0
     n = len(files)
     print(f"{n - failed} of {n} file{'s' if n != 1 else ''} scored" + (f"; {failed} could not be (see their rows)" if failed else "")
           + (f"; wrote {args.output}" if args.output else ""), file=sys.stderr)  # fmt: skip
     return 1 if failed or missing else 0
+
+
+class _PredictJob:
+    """One `hf-ser predict` run over this process's share of the files: rows to standard output as they come, or
+    to this process's part of ``--output`` (merged by the main process at the end: hf_ser.inference.archive)."""
+
+    def __init__(self, args, predictor, labels, files, hop, vad, charts, shard):
+        self.args, self.predictor, self.labels, self.files = args, predictor, labels, files
+        self.hop, self.vad, self.charts, self.shard = hop, vad, charts, shard
+
+    def _results(self, indices):
+        from tqdm.auto import tqdm
+
+        from hf_ser.inference.predict import iter_results
+
+        with tqdm(total=len(indices), desc="Predicting", unit="file", file=sys.stderr,
+                  disable=not self.shard.main or None) as bar:  # fmt: skip
+            results = iter_results(self.predictor, [self.files[i] for i in indices], window=self.args.window,
+                                   hop=self.hop, vad=self.vad, max_seconds=self.args.max_seconds, progress=bar)  # fmt: skip
+            yield from zip(indices, results, strict=True)
+
+    def _rows(self, res) -> list[dict]:
+        from hf_ser.inference.rows import make_row
+
+        for note in res.warnings:
+            print(f"warning: {res.file}: {note}", file=sys.stderr)
+        k = self.args.top_k
+        kind = "segment" if self.vad else "window"
+        rows = [make_row(res.file, kind, s.start, s.end, s.status, s.probs, self.labels, k) for s in res.windows]
+        whole = "summary" if self.args.window is not None or self.vad else "file"
+        rows.append(make_row(res.file, whole, 0.0 if res.duration is not None else None, res.duration, res.status,
+                             res.probs, self.labels, k))  # fmt: skip
+        if self.args.plot and res.windows:
+            from hf_ser.inference.windows import plot_emotion_over_time
+
+            probs = [s.probs if s.probs is not None else [0.0] * len(self.labels) for s in res.windows]
+            plot_emotion_over_time([(s.start, s.end) for s in res.windows], np.array(probs), self.labels,
+                                   self.charts[Path(res.file)], title=Path(res.file).name,
+                                   silent=[s.status != "ok" for s in res.windows])  # fmt: skip
+        return rows
+
+    def to_stdout(self) -> int:
+        from hf_ser.inference.rows import Writer, columns
+        from hf_ser.outputs import sigterm_as_interrupt
+
+        writer = Writer(
+            "jsonl" if self.args.format == "jsonl" else "csv", sys.stdout, columns(self.labels, self.args.top_k)
+        )
+        failed = 0
+        with sigterm_as_interrupt():
+            for _, res in self._results(list(range(len(self.files)))):
+                failed += not res.scored
+                for row in self._rows(res):
+                    writer.write(row)
+        return failed
+
+    def to_output(self, fmt: str, done: dict) -> int:
+        from hf_ser.inference.archive import PartWriter, merge_parts
+        from hf_ser.inference.rows import columns
+        from hf_ser.outputs import sigterm_as_interrupt
+
+        mine = [i for i in self.shard.indices(len(self.files)) if str(self.files[i]) not in done]
+        parts = PartWriter(self.args.output, self.shard)
+        try:
+            with sigterm_as_interrupt():
+                for i, res in self._results(mine):
+                    parts.write(i, str(self.files[i]), self._rows(res))
+        finally:
+            parts.close()
+        self.shard.wait()
+        if not self.shard.main:
+            return 0
+        rows = merge_parts(self.args.output, fmt, [str(f) for f in self.files], columns(self.labels, self.args.top_k),
+                           done)  # fmt: skip
+        return sum(r["kind"] in ("file", "summary") and r["status"] != "ok" for r in rows)
 
 
 def export(args) -> int:
