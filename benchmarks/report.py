@@ -36,6 +36,7 @@ REQUIRED = {
                                     "folder_vs_bare"),
     "test_segmentation": ("mode", "recording_s", "speech_regions", "boundary_f1", "per_second_accuracy",
                           "per_second_accuracy_speech", "seconds_per_audio_hour"),
+    "test_archive_throughput": ("case", "files", "audio_s", "wall_s", "audio_h_per_h"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
                          "data_wait_share", "peak_memory_mb", "projected_50_epochs_min"),
 }  # fmt: skip
@@ -224,6 +225,30 @@ def segmentation_table(data) -> list[str]:
     return [*out, ""]
 
 
+def throughput_table(data) -> list[str]:
+    rows = _rows(data, "test_archive_throughput")
+    if not rows:
+        return []
+    e0 = rows[0]["extra_info"]
+    base = next((b["extra_info"]["audio_h_per_h"] for b in rows if b["extra_info"]["case"] == "pipeline"), None)
+    out = ["## Archive throughput (`hf-ser predict` over long recordings)", "",
+           f"{e0['files']} files, {e0['audio_s']:g} s of audio ({e0['speech_s']:g} s of it speech), {e0['arch']} "
+           "shapes; one round each, same run. Shares: decoding and VAD timed in separate passes, the model is the rest.",
+           "", "| case | wall (s) | audio h / h | speech h / h | vs pipeline | decode | VAD | model |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+
+    def pct(x):
+        return "n/a" if x is None else f"{100 * x:.0f}%"
+
+    for b in rows:
+        e = b["extra_info"]
+        speech = "n/a" if e.get("speech_h_per_h") is None else f"{e['speech_h_per_h']:,.0f}"
+        up = f"{e['audio_h_per_h'] / base:.2f}x" if base else "n/a"
+        out.append(f"| {e['case']} | {e['wall_s']:.1f} | {e['audio_h_per_h']:,.0f} | {speech} | {up} | "
+                   f"{pct(e.get('decode_share'))} | {pct(e.get('vad_share'))} | {pct(e.get('model_share'))} |")  # fmt: skip
+    return [*out, ""]
+
+
 def data_table(data) -> list[str]:
     rows = _rows(data, "test_augmentation") + _rows(data, "test_collator") + _rows(data, "test_metrics_bundle")
     builds = _rows(data, "test_build_full_size")
@@ -265,6 +290,7 @@ def render(data: dict) -> str:
         + e2e_table(data)
         + predict_table(data)
         + segmentation_table(data)
+        + throughput_table(data)
         + ratio_table(data)
         + data_table(data)
     )
