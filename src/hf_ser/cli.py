@@ -169,6 +169,8 @@ def predict(args) -> int:
         from hf_ser.inference.vad import VadConfig
 
         vad = VadConfig(threshold=args.vad_threshold, min_gap=args.min_gap, max_segment=args.max_segment)
+        if predictor.rate != 16_000:
+            raise _Usage(f"--segment vad runs at 16 kHz; {args.model} takes {predictor.rate} Hz (use --window)")
         predictor.check_window(vad.max_segment)
     if args.window is not None:
         predictor.check_window(args.window)
@@ -303,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot write {err.filename or 'the output'}: {err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: no partial output was left (an earlier one at the path is unchanged)", file=sys.stderr)
+        resume = args.command == "predict" and args.output
+        print("interrupted: no output file was written (an earlier one at the path is unchanged)"
+              + ("; the files finished so far are kept: rerun with --resume" if resume else ""), file=sys.stderr)  # fmt: skip
         return 130
 
 
