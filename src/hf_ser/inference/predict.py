@@ -300,11 +300,7 @@ class EmotionPredictor:
         if reason := _too_short(total, self.rate):
             return FileResult(str(path), reason, total / self.rate, warnings=report.warnings)
         self._classify(pending)
-        voiced = [s for s in segments if s.status == "ok"]
-        if not voiced:
-            return FileResult(str(path), "silence", total / self.rate, None, segments, report.warnings)
-        summary = summarise(np.stack([s.probs for s in voiced]), [s.end - s.start for s in voiced])
-        return FileResult(str(path), "ok", total / self.rate, summary, segments, report.warnings)
+        return _finished(path, total / self.rate, segments, report.warnings)
 
     def predict_segments(self, path: Path, vad=None, *, chunk_seconds: float = 30.0,
                          max_seconds: float | None = None) -> FileResult:  # fmt: skip
@@ -350,16 +346,21 @@ class EmotionPredictor:
         except UnreadableAudio as err:
             return FileResult(str(path), f"error: {err}", warnings=report.warnings)
         self._classify(pending)
-        voiced = [s for s in segments if s.status == "ok"]
-        if not voiced:
-            return FileResult(str(path), "silence", total / self.rate, None, segments, report.warnings)
-        summary = summarise(np.stack([s.probs for s in voiced]), [s.end - s.start for s in voiced])
-        return FileResult(str(path), "ok", total / self.rate, summary, segments, report.warnings)
+        return _finished(path, total / self.rate, segments, report.warnings)
 
     def _classify(self, pending: list[tuple[Segment, np.ndarray]]) -> None:
         if pending:
             for (seg, _), p in zip(pending, self.predict_arrays([a for _, a in pending]), strict=True):
                 seg.probs = p
+
+
+def _finished(path: Path, seconds: float, segments: list[Segment], warnings: list[str]) -> FileResult:
+    """A recording's result from its classified windows or segments: the summary weighs the voiced ones by length."""
+    voiced = [s for s in segments if s.status == "ok"]
+    if not voiced:
+        return FileResult(str(path), "silence", seconds, None, segments, warnings)
+    summary = summarise(np.stack([s.probs for s in voiced]), [s.end - s.start for s in voiced])
+    return FileResult(str(path), "ok", seconds, summary, segments, warnings)
 
 
 def _too_short(samples: int, rate: int) -> str | None:
