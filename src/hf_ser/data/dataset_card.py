@@ -7,7 +7,7 @@ from collections import Counter
 
 from hf_ser.labels import CORPORA, CORPUS_LICENSES, EMOTIONS, merged_labels
 
-__all__ = ["count_table", "dataset_infos", "licence_file", "render_dataset_card", "skipped_table"]
+__all__ = ["EVERY_CONFIG", "count_table", "dataset_infos", "licence_file", "render_dataset_card", "skipped_table"]
 
 # Table 2 of the paper: files per emotion and corpus in the complete corpora.
 PAPER_TABLE_2 = {
@@ -17,7 +17,26 @@ PAPER_TABLE_2 = {
     "tess": {e: 400 for e in EMOTIONS if e != "calm"},
 }
 
-TEMPLATE = """---
+# The part of the card every build has, whatever its corpora: configs left out and why, each config's splits,
+# the row count (the own-data card shares it).
+EVERY_CONFIG = """{% if left_out %}
+Configs this build could not fill, and why: {% for p, why in left_out.items() %}`{{ p }}` ({{ why }}){{ ", " if not loop.last }}{% endfor %}.
+{% endif %}
+### Every config
+
+| config | train | validation | test | speakers (train / validation / test) |
+| --- | ---: | ---: | ---: | --- |
+{% for p, c in split_counts.items() %}| `{{ p }}` | {{ c.train }} | {{ c.validation }} | {{ c.test }} | {{ speakers[p].train }} / {{ speakers[p].validation }} / {{ speakers[p].test }} |
+{% endfor %}
+
+## Counts
+
+Rows: {{ n_total }} clips, {{ total_hours }} h of audio.
+
+"""
+
+TEMPLATE = (
+    """---
 {{ card_data }}
 ---
 
@@ -51,21 +70,9 @@ The random protocol puts the same speaker in train and test: TESS has only two s
 scores near 100% say little. With the speaker protocol a corpus with very few speakers (TESS: 2, SAVEE: 4) can
 be missing from a split. Report per-corpus results. Each clip is stored once (`data/`, in blocks of identical
 corpus, split and fold); every config lists the blocks of each of its splits.
-{% if left_out %}
-Configs this build could not fill, and why: {% for p, why in left_out.items() %}`{{ p }}` ({{ why }}){{ ", " if not loop.last }}{% endfor %}.
-{% endif %}
-### Every config
-
-| config | train | validation | test | speakers (train / validation / test) |
-| --- | ---: | ---: | ---: | --- |
-{% for p, c in split_counts.items() %}| `{{ p }}` | {{ c.train }} | {{ c.validation }} | {{ c.test }} | {{ speakers[p].train }} / {{ speakers[p].validation }} / {{ speakers[p].test }} |
-{% endfor %}
-
-## Counts
-
-Rows: {{ n_total }} clips, {{ total_hours }} h of audio.
-
-{% for protocol, table in split_tables.items() if protocol in ("random", "speaker") %}
+"""
+    + EVERY_CONFIG
+    + """{% for protocol, table in split_tables.items() if protocol in ("random", "speaker") %}
 ### `{{ protocol }}`
 
 {{ table }}
@@ -115,6 +122,7 @@ list is in `LICENSE.md`, the card's `license_link`.
 
 hf-ser {{ versions.hf_ser }}, datasets {{ versions.datasets }}, Python {{ versions.python }}.
 """
+)
 
 
 def count_table(counter: dict[str, Counter], emotions=EMOTIONS, corpora=CORPORA, header: str = "emotion") -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import platform
 
-from hf_ser.data.dataset_card import count_table, dataset_infos, skipped_table
+from hf_ser.data.dataset_card import EVERY_CONFIG, count_table, dataset_infos, skipped_table
 from hf_ser.labels import CORPORA, CORPUS_LICENSES
 
 __all__ = ["render_own_dataset_card"]
 
-TEMPLATE = """---
+TEMPLATE = (
+    """---
 {{ card_data }}
 ---
 
@@ -37,21 +38,9 @@ ds = load_dataset("{{ load_path }}", "{{ first_config }}")
 {% endfor %}
 Every rule is deterministic for the seed ({{ seed }}): a re-build, `recipes/train.py` and `recipes/eval.py score` see
 the same clips in each split.
-{% if left_out %}
-Configs this build could not fill, and why: {% for p, why in left_out.items() %}`{{ p }}` ({{ why }}){{ ", " if not loop.last }}{% endfor %}.
-{% endif %}
-### Every config
-
-| config | train | validation | test | speakers (train / validation / test) |
-| --- | ---: | ---: | ---: | --- |
-{% for p, c in split_counts.items() %}| `{{ p }}` | {{ c.train }} | {{ c.validation }} | {{ c.test }} | {{ speakers[p].train }} / {{ speakers[p].validation }} / {{ speakers[p].test }} |
-{% endfor %}
-
-## Counts
-
-Rows: {{ n_total }} clips, {{ total_hours }} h of audio.
-
-{% for protocol, table in split_tables.items() %}
+"""
+    + EVERY_CONFIG
+    + """{% for protocol, table in split_tables.items() %}
 ### `{{ protocol }}`
 
 {{ table }}
@@ -100,6 +89,7 @@ The licence of a user's own data is its owner's to state; keep pushed copies pri
 
 hf-ser {{ versions.hf_ser }}, datasets {{ versions.datasets }}, Python {{ versions.python }}.
 """
+)
 
 _RULES = {
     "default": "the data's own splits{carved}",
