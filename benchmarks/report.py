@@ -37,6 +37,7 @@ REQUIRED = {
     "test_segmentation": ("mode", "recording_s", "speech_regions", "boundary_f1", "per_second_accuracy",
                           "per_second_accuracy_speech", "seconds_per_audio_hour"),
     "test_archive_throughput": ("case", "files", "audio_s", "wall_s", "audio_h_per_h"),
+    "test_onnx_graph_rewrites": ("arch", "rounds", "plain_3s", "rewritten_3s", "plain_10s", "rewritten_10s"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
                          "data_wait_share", "peak_memory_mb", "projected_50_epochs_min"),
 }  # fmt: skip
@@ -230,7 +231,8 @@ def throughput_table(data) -> list[str]:
     if not rows:
         return []
     e0 = rows[0]["extra_info"]
-    base = next((b["extra_info"]["audio_h_per_h"] for b in rows if b["extra_info"]["case"] == "pipeline"), None)
+    base = next((b["extra_info"]["audio_h_per_h"] for b in rows if b["extra_info"]["case"].endswith("pipeline")),
+                None)  # fmt: skip
     out = ["## Archive throughput (`hf-ser predict` over long recordings)", "",
            f"{e0['files']} files, {e0['audio_s']:g} s of audio ({e0['speech_s']:g} s of it speech), {e0['arch']} "
            "shapes; one round each, same run. Shares: decoding and VAD timed in separate passes, the model is the rest.",
@@ -246,6 +248,19 @@ def throughput_table(data) -> list[str]:
         up = f"{e['audio_h_per_h'] / base:.2f}x" if base else "n/a"
         out.append(f"| {e['case']} | {e['wall_s']:.1f} | {e['audio_h_per_h']:,.0f} | {speech} | {up} | "
                    f"{pct(e.get('decode_share'))} | {pct(e.get('vad_share'))} | {pct(e.get('model_share'))} |")  # fmt: skip
+    vad = next((b["extra_info"] for b in rows if b["extra_info"].get("vad_one_lane_s")), None)
+    if vad:
+        out += ["", f"silero-vad over the folder: {vad['vad_s']:.1f} s with the recordings side by side (8 lanes, as "
+                f"predict runs it), {vad['vad_one_lane_s']:.1f} s one at a time "
+                f"({vad['vad_one_lane_s'] / vad['vad_s']:.1f}x)."]  # fmt: skip
+    graph = _rows(data, "test_onnx_graph_rewrites")
+    if graph:
+        g = graph[0]["extra_info"]
+        out += ["", f"int8 ONNX graph, {g['arch']} shapes, median of {g['rounds']} interleaved rounds: as torch writes "
+                f"it (SDPA attention, 1-d convs) {1000 * g['plain_3s']:.0f} ms on 3 s / {1000 * g['plain_10s']:.0f} ms "
+                f"on 10 s; as hf-ser exports it (eager attention, 2-d convs) {1000 * g['rewritten_3s']:.0f} ms / "
+                f"{1000 * g['rewritten_10s']:.0f} ms ({g['plain_3s'] / g['rewritten_3s']:.2f}x / "
+                f"{g['plain_10s'] / g['rewritten_10s']:.2f}x)."]  # fmt: skip
     return [*out, ""]
 
 

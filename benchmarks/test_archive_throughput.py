@@ -14,8 +14,16 @@ weights cost). Cases, side by side in one run, each one round over the whole fol
   includes starting the processes).
 
 Where the time goes is measured in the same run by separate passes over the folder: decoding alone (streamed, or
-whole with libsndfile for the pipeline case, as it reads), decoding + silero-vad's frame probabilities; the model's
-share is the rest of the case's time.
+whole with libsndfile for the pipeline case, as it reads), decoding + silero-vad's frame probabilities (as predict
+runs them, the recordings side by side in 8 lanes, and one recording at a time, to show what the lanes buy); the
+model's share is the rest of the case's time.
+
+``test_onnx_graph_rewrites`` times the int8 ONNX model as hf-ser exports it (eager attention, the conv encoder as
+2-d convolutions: ``hf_ser.inference.onnx_graph``) against the graph as torch writes it, on 3 s and 10 s inputs,
+interleaved rounds in one run.
+
+GPU cases (``-m cuda``, run by ``make benchmark-gpu``): ``pipeline()`` on the GPU over the same windows, hf-ser's
+torch backend on windows and with ``--segment vad`` (silero-vad stays on the CPU, as in predict), fp32 and bf16.
 """
 
 from __future__ import annotations
@@ -29,9 +37,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from common import REPO, SMOKE, build_model, feature_extractor
+from common import ACCEL, REPO, SMOKE, build_model, feature_extractor
 
 CASES = ["pipeline", "torch-window", "onnx-int8-window", "onnx-int8-vad", "onnx-int8-vad-2proc"]
+GPU_CASES = ["cuda-pipeline", "cuda-torch-window", "cuda-torch-vad", "cuda-torch-vad-bf16"]
 _SETUP: dict = {}
 
 
@@ -39,7 +48,6 @@ def _setup(tmp_path_factory) -> dict:
     if _SETUP:
         return _SETUP
     from hf_ser.demo.long_recordings import mix_long_recording
-    from hf_ser.inference.export import export_onnx
 
     root = tmp_path_factory.mktemp("throughput")
     clips = [
@@ -55,34 +63,56 @@ def _setup(tmp_path_factory) -> dict:
     arch = "tiny" if SMOKE else "hubert-base"
     build_model(arch).save_pretrained(root / "model")
     feature_extractor(arch).save_pretrained(root / "model")
-    export_onnx(str(root / "model"), root / "onnx", quantize="int8")
     audio = sum(sf.info(f).frames for f in files) / 16_000
     _SETUP.update(root=root, files=files, audio_s=audio, speech_s=speech, model=root / "model", onnx=root / "onnx")
     return _SETUP
 
 
-def _decode_and_vad_seconds(files) -> tuple[float, float]:
+def _onnx(setup) -> Path:
+    """The int8 ONNX export, made on first use (the GPU machine may have no ONNX Runtime)."""
+    from hf_ser.inference.export import export_onnx
+
+    if not setup["onnx"].exists():
+        export_onnx(str(setup["model"]), setup["onnx"], quantize="int8")
+    return setup["onnx"]
+
+
+def _shares(setup) -> dict:
+    """Seconds of the separate passes: whole-file reads, streamed decoding, decoding + VAD (8 lanes / 1 lane)."""
     from hf_ser.inference.audio_stream import stream_audio
     from hf_ser.inference.vad import SpeechDetector
 
+    files = setup["files"]
+    t0 = time.perf_counter()
+    for f in files:
+        sf.read(f, dtype="float32")
+    whole = time.perf_counter() - t0
     t0 = time.perf_counter()
     for f in files:
         for _ in stream_audio(f, 16_000):
             pass
     decode = time.perf_counter() - t0
-    SpeechDetector.model()  # loaded once, as predict does
+    try:
+        SpeechDetector.model()  # loaded once, as predict does
+    except RuntimeError:  # no silero-vad here: no VAD cases either
+        return {"whole": whole, "decode": decode, "vad": None, "vad_one_lane": None}
+    t0 = time.perf_counter()
+    for _ in SpeechDetector().frame_probs_many([(f, lambda f=f: stream_audio(f, 16_000)) for f in files]):
+        pass
+    lanes = time.perf_counter() - t0 - decode
     t0 = time.perf_counter()
     for f in files:
         SpeechDetector().frame_probs(stream_audio(f, 16_000))
-    return decode, time.perf_counter() - t0 - decode
+    one = time.perf_counter() - t0 - decode
+    return {"whole": whole, "decode": decode, "vad": lanes, "vad_one_lane": one}
 
 
-def _pipeline(setup) -> None:
+def _pipeline(setup, device="cpu", dtype=None) -> None:
     from transformers import pipeline
 
     from hf_ser.inference.windows import window_spans
 
-    clf = pipeline("audio-classification", model=str(setup["model"]), device="cpu")
+    clf = pipeline("audio-classification", model=str(setup["model"]), device=device, dtype=dtype)
     for f in setup["files"]:
         audio, _ = sf.read(f, dtype="float32")
         for a, b in window_spans(len(audio), 3.0, 3.0):
@@ -96,7 +126,7 @@ def test_archive_throughput_cpu(benchmark, info, tmp_path_factory, tmp_path, cas
     setup = _setup(tmp_path_factory)
     folder = str(setup["files"][0].parent)
     benchmark.group = "archive throughput: long recordings, hubert-base, CPU"
-    onnx = ["--model", str(setup["onnx"]), "--backend", "onnx"]
+    onnx = ["--model", str(_onnx(setup)), "--backend", "onnx"]
     argv = {
         "torch-window": ["--model", str(setup["model"]), "--window", "3", "--hop", "3"],
         "onnx-int8-window": [*onnx, "--window", "3", "--hop", "3"],
@@ -118,23 +148,91 @@ def test_archive_throughput_cpu(benchmark, info, tmp_path_factory, tmp_path, cas
             assert cli(["predict", folder, *argv[case], "--output", str(out)]) == 0
 
     benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+    _record(benchmark, info, setup, case)
+
+
+def _record(benchmark, info, setup, case) -> None:
     wall = benchmark.stats.stats.median
     if "shares" not in setup:  # the separate timing passes, once for all cases
-        t0 = time.perf_counter()
-        for f in setup["files"]:
-            sf.read(f, dtype="float32")
-        whole = time.perf_counter() - t0
-        setup["shares"] = (*_decode_and_vad_seconds(setup["files"]), whole)
-    decode, vad, whole = setup["shares"]
-    if case == "pipeline":  # it decodes each file whole with libsndfile, not streamed
-        decode = whole
+        setup["shares"] = _shares(setup)
+    sh = setup["shares"]
+    decode = sh["whole"] if case.endswith("pipeline") else sh["decode"]  # pipeline() reads each file whole
     uses_vad = "vad" in case
+    one_process = not case.endswith("2proc")
     info.update(case=case, arch="tiny" if SMOKE else "hubert-base", files=len(setup["files"]),
                 audio_s=round(setup["audio_s"], 1), speech_s=round(setup["speech_s"], 1), wall_s=wall,
                 audio_h_per_h=setup["audio_s"] / wall, speech_h_per_h=setup["speech_s"] / wall if uses_vad else None,
-                decode_share=decode / wall if case != "onnx-int8-vad-2proc" else None,
-                vad_share=vad / wall if case == "onnx-int8-vad" else None,
-                model_share=max(0.0, 1 - (decode + (vad if uses_vad else 0)) / wall)
-                if case not in ("onnx-int8-vad-2proc",) else None,
+                decode_share=decode / wall if one_process else None,
+                vad_share=sh["vad"] / wall if uses_vad and one_process else None,
+                vad_s=sh["vad"] if uses_vad else None, vad_one_lane_s=sh["vad_one_lane"] if uses_vad else None,
+                model_share=max(0.0, 1 - (decode + (sh["vad"] if uses_vad else 0)) / wall) if one_process else None,
                 threads=int(os.environ.get("OMP_NUM_THREADS", "0")) or None)  # fmt: skip
     assert np.isfinite(wall)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("case", GPU_CASES)
+def test_archive_throughput_cuda(benchmark, info, tmp_path_factory, tmp_path, case):
+    import torch
+
+    from hf_ser.cli import main as cli
+
+    if case.endswith("vad"):
+        pytest.importorskip("silero_vad", reason="--segment vad needs silero-vad (carry its wheel)")
+    setup = _setup(tmp_path_factory)
+    benchmark.group = "archive throughput: long recordings, hubert-base, CUDA"
+    dtype = ["--dtype", "bfloat16"] if case.endswith("bf16") else []
+    argv = ["--model", str(setup["model"]), "--device", ACCEL, *dtype]  # smoke runs without a GPU: on the CPU
+    argv += ["--segment", "vad"] if "vad" in case else ["--window", "3", "--hop", "3"]
+
+    def run():
+        if case == "cuda-pipeline":
+            _pipeline(setup, device="cuda:0" if ACCEL == "cuda" else "cpu")
+        else:
+            out = tmp_path / f"{case}-{time.perf_counter_ns()}.csv"
+            assert cli(["predict", str(setup["files"][0].parent), *argv, "--output", str(out)]) == 0
+        if ACCEL == "cuda":
+            torch.cuda.synchronize()
+
+    run()  # warm-up: CUDA context, kernels
+    benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+    _record(benchmark, info, setup, case)
+    info.update(device=torch.cuda.get_device_name(0) if ACCEL == "cuda" else "cpu")
+
+
+def test_onnx_graph_rewrites(benchmark, info, tmp_path_factory):
+    """int8 ONNX as hf-ser exports it vs the graph as torch writes it (SDPA attention, 1-d convs), side by side."""
+    import onnxruntime as ort
+
+    from hf_ser.inference.export import INT8_FILE, export_onnx
+
+    setup = _setup(tmp_path_factory)
+    plain = setup["root"] / "onnx-plain"
+    if not plain.exists():
+        export_onnx(str(setup["model"]), plain, quantize="int8", cpu_rewrites=False)
+    benchmark.group = "ONNX graph rewrites, int8, CPU"
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sessions = {name: ort.InferenceSession(str(folder / INT8_FILE), opts, providers=["CPUExecutionProvider"])
+                for name, folder in (("plain", plain), ("hf-ser", _onnx(setup)))}  # fmt: skip
+    rng = np.random.default_rng(0)
+    rounds = 1 if SMOKE else 7
+    medians = {}
+    for seconds in (3, 10):
+        x = {"input_values": (0.1 * rng.standard_normal((1, seconds * 16_000))).astype(np.float32)}
+        if "attention_mask" in [i.name for i in sessions["plain"].get_inputs()]:  # the tiny smoke model has one
+            x["attention_mask"] = np.ones(x["input_values"].shape, dtype=np.int64)
+        times = {name: [] for name in sessions}
+        for s in sessions.values():
+            s.run(None, x)
+        for _ in range(rounds):  # interleaved: both graphs see the same machine state
+            for name, s in sessions.items():
+                t0 = time.perf_counter()
+                s.run(None, x)
+                times[name].append(time.perf_counter() - t0)
+        medians[seconds] = {name: float(np.median(t)) for name, t in times.items()}
+    benchmark.pedantic(lambda: sessions["hf-ser"].run(None, x), rounds=1, iterations=1)
+    info.update(arch="tiny" if SMOKE else "hubert-base", rounds=rounds,
+                plain_3s=medians[3]["plain"], rewritten_3s=medians[3]["hf-ser"],
+                plain_10s=medians[10]["plain"], rewritten_10s=medians[10]["hf-ser"])  # fmt: skip
+    assert all(np.isfinite(v) for m in medians.values() for v in m.values())

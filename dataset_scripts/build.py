@@ -9,7 +9,9 @@ protocol, the card, skipped.csv and de-duplication; optionally push it to the Hu
     from datasets import load_dataset
     ds = load_dataset("data/my_mix", "speaker")   # or default, random, loco_<corpus>, speaker_fold<k>, <corpus>
 
---corpus takes the four corpora's folders (ravdess, crema_d, tess, savee), read by their file-name grammars.
+--corpus NAME=DIR takes a corpus folder hf-ser has a scanner for, read by its file-name grammar: the paper's four
+(ravdess, crema_d, tess, savee) and the others listed under --corpus below, each with its licence and citation in
+the card; their own label codes are kept in raw_label.
 --manifest NAME=PATH takes anything recipes/train.py --dataset takes: a CSV/TSV/JSONL manifest (EmoBox's too), a
 folder of train/test manifests, an audiofolder, a save_to_disk or Parquet folder, a Hub id. Labels stay as the data
 names them; where two inputs' label sets differ they meet through hf-ser's alias table (anger and angry are one class).
@@ -24,14 +26,17 @@ import sys
 
 from hf_ser.data.build import BuildConfig, BuildError
 from hf_ser.data.build_cli import add_build_arguments, name_path_pairs, run_build
+from hf_ser.data.corpora import MORE_CORPORA
 from hf_ser.data.sources import AUDIO_COLUMNS, LABEL_COLUMNS, SPEAKER_COLUMNS, SourceOptions
 from hf_ser.labels import CORPORA, LabelMapError, parse_label_map
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    names = ", ".join(f"{info.name} ({info.display}, {info.language})" for info, _ in MORE_CORPORA.values())
     p.add_argument("--corpus", action="append", default=[], metavar="NAME=DIR",
-                   help=f"one of the four corpora's folders; NAME is one of {', '.join(CORPORA)} (repeatable)")  # fmt: skip
+                   help=f"a corpus folder (repeatable); NAME is one of {', '.join(CORPORA)} (the paper's four) "
+                   f"or {names}")  # fmt: skip
     p.add_argument("--manifest", action="append", default=[], metavar="NAME=PATH",
                    help="a user's corpus under the name NAME: manifest file, folder or Hub id (repeatable)")  # fmt: skip
     p.add_argument(
@@ -51,12 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         corpora = name_path_pairs(args.corpus, "--corpus")
-        unknown = sorted(set(corpora) - set(CORPORA))
+        unknown = sorted(set(corpora) - set(CORPORA) - set(MORE_CORPORA))
         if unknown:
-            raise BuildError(f"--corpus {unknown[0]}=...: not one of {', '.join(CORPORA)} (pass a user's corpus with "
-                             "--manifest NAME=PATH)")  # fmt: skip
+            raise BuildError(f"--corpus {unknown[0]}=...: not one of {', '.join([*CORPORA, *MORE_CORPORA])} (pass a "
+                             "user's corpus with --manifest NAME=PATH)")  # fmt: skip
         cfg = BuildConfig(
-            corpora=corpora,
+            corpora={k: v for k, v in corpora.items() if k in CORPORA},
+            more_corpora={k: v for k, v in corpora.items() if k in MORE_CORPORA},
             output_dir=args.output,
             seed=args.seed,
             test_size=args.test_size,

@@ -85,7 +85,14 @@ def test_gradio_client_short_long_and_bad_uploads(served, tmp_path):
     assert label["label"] in EMOTIONS and {c["label"] for c in label["confidences"]} <= set(EMOTIONS)
     assert chart is None and "classified whole" in status
     long = REPO / "app_examples" / "long_recording.wav"
-    label, chart, csv_file, status = client.predict(handle_file(str(long)), api_name="/analyse")
+    label, chart, csv_file, status = client.predict(handle_file(str(long)), api_name="/analyse")  # default: VAD
+    assert Path(chart).read_bytes()[:4] == b"\x89PNG" and "speech segments" in status
+    lines = Path(csv_file).read_text().splitlines()
+    assert lines[0].startswith("start,end,status,label,p_angry")
+    assert any(",non-speech," in line for line in lines[1:]) and any(",ok," in line for line in lines[1:])
+    spans = [tuple(map(float, line.split(",")[:2])) for line in lines[1:]]
+    assert spans[0][0] == 0.0 and all(a[1] == b[0] for a, b in zip(spans[:-1], spans[1:], strict=True))  # tiles
+    label, chart, csv_file, status = client.predict(handle_file(str(long)), "fixed windows", api_name="/analyse")
     assert Path(chart).read_bytes()[:4] == b"\x89PNG" and "windows of 3 s" in status
     lines = Path(csv_file).read_text().splitlines()
     assert lines[0].startswith("start,end,status,label,p_angry") and len(lines) > 10

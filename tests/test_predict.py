@@ -177,6 +177,7 @@ def test_bad_model_or_flags_are_one_line_before_any_audio(
     tiny_model, inputs, tmp_path, capsys, monkeypatch, argv, match
 ):
     import hf_ser.inference.audio_stream as audio_stream
+    import hf_ser.inference.predict  # noqa: F401 - imported first, so it never binds the patched reader for good
 
     def no_audio(*a, **k):
         raise AssertionError("audio was read before the model was checked")

@@ -104,3 +104,37 @@ def test_segment_flags_are_checked_before_any_audio(tiny_classifier, capsys):
     ):
         assert cli(["predict", "nothing.wav", "--model", str(tiny_classifier), *argv]) == 2
         assert match in capsys.readouterr().err
+
+
+def test_vad_lanes_give_each_recording_exactly_its_own_probabilities(long_recording, tmp_path):
+    """Several recordings side by side in one batched silero call per frame: each gets the probabilities silero's
+    own wrapper gives it alone (state and context per lane), results in input order, a bad file stays with its key."""
+    import torch
+
+    from hf_ser.inference.audio_stream import UnreadableAudio, stream_audio
+    from hf_ser.inference.vad import SpeechDetector
+
+    path, rec = long_recording
+    files = []
+    for i, seconds in enumerate((rec.seconds, 7.3, 0.01, 19.9)):  # lengths differ: lanes end and refill
+        files.append(tmp_path / f"r{i}.wav")
+        sf.write(files[-1], rec.audio[i * RATE : i * RATE + int(seconds * RATE)], RATE)
+    files.insert(2, tmp_path / "missing.wav")
+    wrapper = SpeechDetector.model()
+
+    def alone(f):
+        x = sf.read(f, dtype="float32")[0]
+        x = np.pad(x, (0, -len(x) % FRAME))
+        wrapper.reset_states()
+        return np.array([float(wrapper(torch.from_numpy(x[i : i + FRAME]), RATE)) for i in range(0, len(x), FRAME)])
+
+    sources = [(f, lambda f=f: stream_audio(f, RATE, chunk_seconds=3.3)) for f in files]
+    out = list(SpeechDetector().frame_probs_many(sources, lanes=3))
+    assert [k for k, _ in out] == files
+    for f, found in out:
+        if f.name == "missing.wav":
+            assert isinstance(found, UnreadableAudio)
+            continue
+        probs, total = found
+        assert total == sf.info(f).frames
+        np.testing.assert_array_equal(probs, alone(f).astype(np.float32))

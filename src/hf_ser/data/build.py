@@ -20,13 +20,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hf_ser.audio import SAMPLING_RATE
-from hf_ser.data.corpora import SCANNERS, CorpusError, ScanResult
+from hf_ser.data.corpora import MORE_CORPORA, SCANNERS, CorpusError, ScanResult
 from hf_ser.data.dataset_card import licence_file
 from hf_ser.data.decoding import decode_all
 from hf_ser.data.label_plan import LabelPlanError, plan_labels
 from hf_ser.data.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
 from hf_ser.data.protocols import RESERVED_CONFIG_NAMES, SPLITS, ProtocolError, random_split, speaker_disjoint_split
-from hf_ser.data.sources import SourceError, SourceOptions, read_source
+from hf_ser.data.sources import SourceError, SourceOptions, SourceScan, read_source
 from hf_ser.data.staging import BuildError, check_no_overlap, prepare_output, swap_in
 from hf_ser.labels import CORPORA, EMOTIONS, merged_labels
 
@@ -62,13 +62,14 @@ class BuildConfig:
     folds: int = 5  # speaker k-fold configs speaker_fold0..k-1
     label_map: dict[str, str] = field(default_factory=dict)  # explicit merges (hf_ser.labels: no_calm, a=b, a file)
     sources: dict[str, str] = field(default_factory=dict)  # a user's corpora: name -> manifest, folder or Hub id
+    more_corpora: dict[str, str] = field(default_factory=dict)  # corpora of MORE_CORPORA: name -> folder
     source_options: SourceOptions = field(default_factory=SourceOptions)
     labels: list[str] | None = None  # keep only these classes (after label_map); None: every label
 
     @property
     def preset(self) -> bool:
         """The paper's eight-emotion dataset: the four corpora alone, every label."""
-        return not self.sources and not self.labels
+        return not self.sources and not self.more_corpora and not self.labels
 
     @property
     def label_names(self) -> list[str]:
@@ -80,12 +81,15 @@ class BuildConfig:
         unknown = set(self.corpora) - set(CORPORA)
         if unknown:
             raise BuildError(f"unknown corpus {sorted(unknown)}; expected some of {list(CORPORA)}")
-        if not self.corpora and not self.sources:
+        unknown = set(self.more_corpora) - set(MORE_CORPORA)
+        if unknown:
+            raise BuildError(f"unknown corpus {sorted(unknown)}; expected some of {list(MORE_CORPORA)}")
+        if not self.corpora and not self.sources and not self.more_corpora:
             raise BuildError("no corpus given: pass at least one of --ravdess, --crema-d, --tess, --savee "
                              "(or --corpus NAME=DIR, --manifest NAME=FILE_OR_DIR)")  # fmt: skip
         for name in self.sources:
             _check_corpus_name(name, f"--manifest {name}=...")
-        both = set(self.sources) & set(self.corpora)
+        both = set(self.sources) & (set(self.corpora) | set(self.more_corpora))
         if both:
             raise BuildError(f"--manifest {sorted(both)[0]}=...: a corpus of that name is already an input")
         if not (0 < self.test_size < 1 and 0 < self.validation_size < 1 and self.test_size + self.validation_size < 1):
@@ -191,6 +195,23 @@ def scan_corpora(corpora: dict[str, str]) -> list[ScanResult]:
     return results
 
 
+def scan_more_corpora(corpora: dict[str, str]) -> list[ScanResult]:
+    """The corpora of MORE_CORPORA, each read by its scanner, as SourceScans (the label layer's path, raw_label
+    kept), with the grammar and what the corpus's documentation leaves open as notes for the card."""
+    results = []
+    for name, folder in corpora.items():
+        info, scanner = MORE_CORPORA[name]
+        try:
+            scan = scanner(folder)
+        except CorpusError as err:
+            raise BuildError(str(err)) from err
+        results.append(SourceScan(corpus=name, root=scan.root, utterances=scan.utterances, skipped=scan.skipped,
+                                  ignored_non_audio=scan.ignored_non_audio, kind=f"{info.display} scanner",
+                                  label_names=info.label_set,
+                                  notes=[f"{info.display}: read as {info.grammar}", *info.notes]))  # fmt: skip
+    return results
+
+
 def scan_sources(sources: dict[str, str], options: SourceOptions) -> list[ScanResult]:
     """A user's inputs as ScanResults, their speakers prefixed with the corpus (``emodb_03``) as the four's are."""
     results = []
@@ -291,8 +312,10 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
     t0 = time.perf_counter()
     output_dir = Path(cfg.output_dir).expanduser().resolve()
     local_sources = {f"--manifest {k}": v for k, v in cfg.sources.items() if Path(v).expanduser().exists()}
-    check_no_overlap(output_dir, {**cfg.corpora, **local_sources})
-    scans = scan_corpora(cfg.corpora) + scan_sources(cfg.sources, cfg.source_options)
+    check_no_overlap(output_dir, {**cfg.corpora, **cfg.more_corpora, **local_sources})
+    scans = (
+        scan_corpora(cfg.corpora) + scan_more_corpora(cfg.more_corpora) + scan_sources(cfg.sources, cfg.source_options)
+    )
     work = prepare_output(output_dir, cfg.overwrite)
     try:
         utterances = [u for s in scans for u in s.utterances]
@@ -356,7 +379,7 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
             fingerprint=fingerprint,
             label_names=cfg.label_names if cfg.preset else plan.names,
             label_plan=plan,
-            sources=[s for s in scans if s.corpus in cfg.sources],
+            sources=[s for s in scans if s.corpus in cfg.sources or s.corpus in cfg.more_corpora],
         )
         if cfg.preset:
             from hf_ser.data.dataset_card import render_dataset_card
@@ -367,7 +390,7 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
 
             card = render_own_dataset_card(cfg, report, split_tables, ds.features, folder=work, command=command)
         card.save(str(work / "README.md"))
-        (work / "LICENSE.md").write_text(licence_file(list(ds.features["corpus"].names)))
+        (work / "LICENSE.md").write_text(licence_file(list(ds.features["corpus"].names), cfg.more_corpora))
         work.chmod(0o755)  # mkdtemp makes it owner-only
         swap_in(work, output_dir)
     except BaseException:

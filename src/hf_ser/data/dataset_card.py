@@ -7,7 +7,15 @@ from collections import Counter
 
 from hf_ser.labels import CORPORA, CORPUS_LICENSES, EMOTIONS, merged_labels
 
-__all__ = ["EVERY_CONFIG", "count_table", "dataset_infos", "licence_file", "render_dataset_card", "skipped_table"]
+__all__ = [
+    "EVERY_CONFIG",
+    "corpus_licence",
+    "count_table",
+    "dataset_infos",
+    "licence_file",
+    "render_dataset_card",
+    "skipped_table",
+]
 
 # Table 2 of the paper: files per emotion and corpus in the complete corpora.
 PAPER_TABLE_2 = {
@@ -198,13 +206,27 @@ def dataset_infos(folder, configs: dict, features):
     return DatasetInfosDict(infos)
 
 
-def licence_file(corpora) -> str:
+def corpus_licence(corpus: str, scanned: bool = True) -> dict[str, str] | None:
+    """name, license, homepage, citation of a corpus hf-ser read with its scanner (the four, or one of
+    MORE_CORPORA), else None: a user's manifest that happens to be called ``emodb`` is not taken to be EmoDB."""
+    from hf_ser.data.corpora import MORE_CORPORA
+
+    if corpus in CORPUS_LICENSES:
+        return CORPUS_LICENSES[corpus]
+    if corpus in MORE_CORPORA and scanned:
+        info = MORE_CORPORA[corpus][0]
+        return {"name": info.display, "license": f"{info.licence} ({info.licence_note})", "homepage": info.homepage,
+                "citation": info.citation}  # fmt: skip
+    return None
+
+
+def licence_file(corpora, scanned=()) -> str:
     """LICENSE.md of a build (the card's ``license_link``): each corpus's licence, source and citation."""
     lines = ["# Licences of the corpora in this dataset", "",
              "Each clip keeps the licence of the corpus it comes from (the `corpus` column); the strictest binds a "
              "copy of the whole.", ""]  # fmt: skip
     for c in corpora:
-        info = CORPUS_LICENSES.get(c)
+        info = corpus_licence(c, c in scanned)
         if info:
             lines += [f"## {info['name']}", "", f"- Licence: {info['license']}", f"- Source: {info['homepage']}",
                       f"- Citation: {info['citation']}", ""]  # fmt: skip

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import platform
 
-from hf_ser.data.dataset_card import EVERY_CONFIG, count_table, dataset_infos, skipped_table
-from hf_ser.labels import CORPORA, CORPUS_LICENSES
+from hf_ser.data.dataset_card import EVERY_CONFIG, corpus_licence, count_table, dataset_infos, skipped_table
 
 __all__ = ["render_own_dataset_card"]
 
@@ -132,7 +131,7 @@ def render_own_dataset_card(cfg, report, split_tables, features, *, folder, comm
         # a user's own corpus has the licence its owner gives it, which the builder is not told
         **(
             {"license": "other", "license_name": "corpus-licences", "license_link": "LICENSE.md"}
-            if any(c in CORPORA for c in corpora)
+            if any(corpus_licence(c, c in cfg.more_corpora) for c in corpora)
             else {"license": "unknown", "license_link": "LICENSE.md"}
         ),
         task_categories=["audio-classification"],
@@ -149,7 +148,7 @@ def render_own_dataset_card(cfg, report, split_tables, features, *, folder, comm
     ]  # fmt: skip
     dataset_infos(folder, report.configs, features).to_dataset_card_data(card_data)
     plan = report.label_plan
-    locations = {**cfg.corpora, **cfg.sources}
+    locations = {**cfg.corpora, **cfg.more_corpora, **cfg.sources}
     sources = [{"corpus": s.corpus, "location": locations.get(s.corpus, s.root), "kind": s.kind,
                 "columns": ", ".join(f"{r}: `{c}`" for r, c in s.columns.items() if c),
                 "clips": len(s.utterances), "skipped": len(s.skipped)} for s in report.sources]  # fmt: skip
@@ -186,7 +185,9 @@ def render_own_dataset_card(cfg, report, split_tables, features, *, folder, comm
         skipped_table=skipped_table(report, unit="clips"),
         corpora=corpora,
         extra=extra,
-        licences=[CORPUS_LICENSES[c] for c in corpora if c in CORPORA],
+        licences=[
+            corpus_licence(c, c in cfg.more_corpora) for c in corpora if corpus_licence(c, c in cfg.more_corpora)
+        ],
         command=command or "hf_ser.data.build.build_dataset(...)",
         versions={"hf_ser": hf_ser.__version__, "datasets": datasets.__version__, "python": platform.python_version()},
     )

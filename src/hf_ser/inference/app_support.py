@@ -25,6 +25,8 @@ scipy
 tqdm
 pyyaml
 jinja2
+silero-vad>=6.0
+onnxruntime
 """
 
 

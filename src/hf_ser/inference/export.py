@@ -3,7 +3,9 @@
 optimum's ONNX exporter does not install against transformers 5 (optimum-onnx pins transformers < 4.58), so the
 model is exported with PyTorch's own exporter (``torch.onnx.export(dynamo=True)``) with dynamic batch and sample
 axes, and quantised with ONNX Runtime's dynamic quantiser, MatMul weights only (int8 MatMul is the fast kernel on
-CPUs with VNNI; quantising the conv encoder too made hubert-base slower in our probe).
+CPUs with VNNI; quantising the conv encoder too made hubert-base slower in our probe, and transformers.js's WebAssembly
+runtime has no ConvInteger). Two rewrites make the CPU graph faster with the same arithmetic: attention is exported
+eager (no SDPA masking guards) and the conv encoder as 2-d convolutions (:mod:`hf_ser.inference.onnx_graph`).
 
 The folder is in the layout transformers.js and optimum read: ``onnx/model.onnx`` (fp32) and, with ``--quantize
 int8``, ``onnx/model_quantized.onnx`` (what transformers.js loads for ``dtype: "q8"``), with the checkpoint's
@@ -25,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from hf_ser.inference.onnx_graph import conv1d_as_conv2d
 
 __all__ = ["FP32_FILE", "INT8_FILE", "ONNX_FILES", "ExportError", "export_onnx", "onnx_model_file"]
 
@@ -80,6 +84,15 @@ def _example_inputs(model, fe) -> tuple[dict, dict]:
     return tensors, {name: {0: batch, 1: samples} for name in tensors}
 
 
+def _eager_attention(model) -> None:
+    """Export plain (eager) attention: the SDPA path exports as masked softmax with IsNaN/Where guards that cost 7% of
+    hubert-base's int8 ONNX time on a 10 s input; eager attention is the same arithmetic without them."""
+    try:
+        model.set_attn_implementation("eager")
+    except (AttributeError, ValueError) as err:  # an architecture without the switch exports as it is
+        logger.debug("attention stays %s: %s", getattr(model.config, "_attn_implementation", "?"), err)
+
+
 def _check_target(out: Path) -> None:
     """An existing --output must be an earlier hf-ser export (replaced whole) or empty: never another model's folder."""
     if not out.is_dir():
@@ -93,7 +106,12 @@ def _check_target(out: Path) -> None:
 
 
 def export_onnx(
-    model_path: str, output_dir: str | Path, *, quantize: str | None = None, opset: int | None = None
+    model_path: str,
+    output_dir: str | Path,
+    *,
+    quantize: str | None = None,
+    opset: int | None = None,
+    cpu_rewrites: bool = True,
 ) -> Path:
     """Write ``output_dir`` with the ONNX model (fp32, or int8 with ``quantize="int8"``) and the checkpoint's config and
     feature extractor; returns the ONNX file.
@@ -101,7 +119,8 @@ def export_onnx(
     The folder is written under a temporary name beside it and renamed into place only when complete, so a failed or
     interrupted export leaves nothing behind, and an earlier export there stays until the new one is whole. Raises
     ModelLoadError for a model that cannot be loaded and ExportError for a folder it must not write into or an
-    export that fails."""
+    export that fails. ``cpu_rewrites=False`` exports the graph as torch writes it (SDPA attention, 1-d convs),
+    for comparison: ``benchmarks/test_archive_throughput.py::test_onnx_graph_rewrites``."""
     from hf_ser.modeling.loading import load_classifier
 
     if quantize not in (None, "int8"):
@@ -110,6 +129,8 @@ def export_onnx(
     _check_target(out)
     model, fe = load_classifier(model_path, "--model")
     model = model.float().eval()
+    if cpu_rewrites:
+        _eager_attention(model)
     tensors, shapes = _example_inputs(model, fe)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
@@ -127,6 +148,8 @@ def export_onnx(
             raise ExportError(
                 f"ONNX export of {model_path} ({type(model).__name__}) failed: {type(err).__name__}: {reason}"
             ) from err
+        if cpu_rewrites:
+            conv1d_as_conv2d(fp32)
         model.config.save_pretrained(stage)
         fe.save_pretrained(stage)
         target = fp32

@@ -307,29 +307,48 @@ class EmotionPredictor:
         """Speech segments found by silero-vad (:mod:`hf_ser.inference.vad`), each classified, with the
         non-speech between them reported, plus the summary weighted by speech time. Two streamed passes (frame
         probabilities, then the segments' audio), so memory does not grow with the recording."""
-        from hf_ser.inference.vad import SpeechDetector, VadConfig, plan_segments, speech_spans
+        (result,) = self.predict_segments_many([path], vad, chunk_seconds=chunk_seconds, max_seconds=max_seconds)
+        return result
+
+    def predict_segments_many(self, paths: Iterable[Path], vad=None, *, chunk_seconds: float = 30.0,
+                              max_seconds: float | None = None, lanes: int = 8) -> Iterator[FileResult]:  # fmt: skip
+        """:meth:`predict_segments` of each path, in order; the VAD pass runs ``lanes`` recordings side by side
+        (:meth:`SpeechDetector.frame_probs_many`: each gets exactly the probabilities it gets alone)."""
+        from hf_ser.inference.vad import SpeechDetector, VadConfig
 
         if self.rate != 16_000:
             raise ValueError(f"--segment vad runs at 16 kHz; this model takes {self.rate} Hz")
         vad = vad or VadConfig()
         vad.check()
         self.check_window(vad.max_segment)
-        report = DecodeReport()
 
-        def chunks():
-            return stream_audio(path, self.rate, chunk_seconds=chunk_seconds, max_seconds=max_seconds, report=report)
+        def source(path: Path):
+            report = DecodeReport()  # both passes report into it
+            chunks = partial(stream_audio, path, self.rate, chunk_seconds=chunk_seconds, max_seconds=max_seconds,
+                             report=report)  # fmt: skip
+            return (path, report, chunks), chunks
 
+        for (path, report, chunks), found in SpeechDetector().frame_probs_many(map(source, paths), lanes=lanes):
+            if isinstance(found, UnreadableAudio):
+                yield FileResult(str(path), f"error: {found}", warnings=report.warnings)
+            elif isinstance(found, Exception):
+                raise found
+            else:
+                yield self._classify_segments(path, *found, vad, chunks, report)
+
+    def _classify_segments(self, path: Path, probs: np.ndarray, total: int, vad, chunks, report) -> FileResult:
+        """The second pass of :meth:`predict_segments_many`: plan the segments, stream their audio, classify."""
+        from hf_ser.inference.vad import plan_segments, speech_spans
+
+        if reason := _too_short(total, self.rate):
+            return FileResult(str(path), reason, total / self.rate, warnings=report.warnings)
+        plan = plan_segments(speech_spans(probs, total, vad), total, vad)
+        segments = [Segment(a / self.rate, b / self.rate, "ok" if kind == "speech" else kind) for a, b, kind in plan]
+        wanted = [(a, b, seg) for (a, b, _), seg in zip(plan, segments, strict=True) if seg.status == "ok"]
+        pending: list[tuple[Segment, np.ndarray]] = []
+        parts: list[np.ndarray] = []
+        offset, k = 0, 0
         try:
-            probs, total = SpeechDetector().frame_probs(chunks())
-            if reason := _too_short(total, self.rate):
-                return FileResult(str(path), reason, total / self.rate, warnings=report.warnings)
-            plan = plan_segments(speech_spans(probs, total, vad), total, vad)
-            segments = [Segment(a / self.rate, b / self.rate, "ok" if kind == "speech" else kind)
-                        for a, b, kind in plan]  # fmt: skip
-            wanted = [(a, b, seg) for (a, b, _), seg in zip(plan, segments, strict=True) if seg.status == "ok"]
-            pending: list[tuple[Segment, np.ndarray]] = []
-            parts: list[np.ndarray] = []
-            offset, k = 0, 0
             for chunk in chunks():
                 end = offset + len(chunk)
                 while k < len(wanted) and wanted[k][0] < end:
@@ -378,7 +397,9 @@ def iter_results(predictor: EmotionPredictor, files: Iterable[Path], *, window=N
         yield from predictor.predict_files(list(files), **kwargs)
         return
     progress = kwargs.get("progress")
-    for f in files:
-        yield predictor.predict_segments(f, vad) if vad is not None else predictor.predict_long(f, window, hop)
+    results = (predictor.predict_segments_many(files, vad) if vad is not None
+               else (predictor.predict_long(f, window, hop) for f in files))  # fmt: skip
+    for result in results:
+        yield result
         if progress is not None:
             progress.update(1)

@@ -18,15 +18,18 @@ What is left between runs is ``non-speech``: reported with its times, never clas
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 __all__ = ["FRAME", "SpeechDetector", "VadConfig", "plan_segments", "speech_spans"]
 
 FRAME = 512  # samples per silero-vad frame at 16 kHz (32 ms)
+CONTEXT = 64  # samples of the previous frame silero-vad sees before each frame at 16 kHz
 RATE = 16_000
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -66,23 +69,113 @@ class SpeechDetector:
 
     def frame_probs(self, chunks: Iterable[np.ndarray]) -> tuple[np.ndarray, int]:
         """(one speech probability per 512-sample frame, the recording's length in samples)."""
-        import torch
+        ((_, result),) = self.frame_probs_many([(None, lambda: chunks)], lanes=1)
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
-        model = self.model()
-        model.reset_states()
-        probs: list[float] = []
-        carry = np.zeros(0, dtype=np.float32)
-        total = 0
-        for chunk in chunks:
-            total += len(chunk)
-            buf = np.concatenate([carry, chunk.astype(np.float32, copy=False)])
-            whole = len(buf) // FRAME * FRAME
-            for i in range(0, whole, FRAME):
-                probs.append(float(model(torch.from_numpy(buf[i : i + FRAME]), RATE)))
-            carry = buf[whole:]
-        if len(carry):  # the last partial frame, zero-padded
-            probs.append(float(model(torch.from_numpy(np.pad(carry, (0, FRAME - len(carry)))), RATE)))
-        return np.asarray(probs, dtype=np.float32), total
+    def frame_probs_many(self, sources: Iterable[tuple[K, Callable[[], Iterable[np.ndarray]]]], *,
+                         lanes: int = 8) -> Iterator[tuple[K, tuple[np.ndarray, int] | Exception]]:  # fmt: skip
+        """Frame probabilities of many recordings, ``lanes`` of them at a time in one batched ONNX call per frame.
+
+        silero-vad is a recurrent model fed 32 ms at a time: one recording is a chain of small calls, and most of
+        their time is the call itself. Its ONNX graph takes a batch with one recurrent state per row, so each lane
+        carries its own recording, and a lane whose recording ends takes the next one (state and context cleared):
+        every recording gets exactly the frames and state it would get alone (``tests/test_segments.py``), at a
+        third of the time per frame with 8 lanes (benchmarks/results/cpu_archive.md). ``sources`` are (key, a
+        function returning the recording's chunk iterator); results come back in the order of ``sources``, as
+        (key, (probs, samples)) or (key, the exception its decoding raised)."""
+        session = self.model().session
+        rate = np.array(RATE, dtype=np.int64)
+        pending = iter(sources)
+        order: list[K] = []
+        done: dict[int, tuple[np.ndarray, int] | Exception] = {}
+        active: list[_Lane] = []
+        state = np.zeros((2, 0, 128), dtype=np.float32)
+        emitted = 0
+        exhausted = False
+        while True:
+            while not exhausted and len(active) < lanes:
+                try:
+                    key, open_chunks = next(pending)
+                except StopIteration:
+                    exhausted = True
+                    break
+                order.append(key)
+                lane = _Lane(len(order) - 1, open_chunks)
+                if lane.error is not None or lane.finished:
+                    done[lane.index] = lane.result()
+                    continue
+                active.append(lane)
+                state = np.concatenate([state, np.zeros((2, 1, 128), np.float32)], axis=1)
+            while emitted in done:  # in the order of sources, as soon as each is known
+                yield order[emitted], done.pop(emitted)
+                emitted += 1
+            if not active:
+                if exhausted:
+                    return
+                continue
+            frames = np.stack([lane.next_frame() for lane in active])
+            probs, state = session.run(None, {"input": frames, "state": state, "sr": rate})
+            keep = []
+            for row, lane in enumerate(active):
+                lane.probs.append(float(probs[row, 0]))
+                if lane.finished or lane.error is not None:
+                    done[lane.index] = lane.result()
+                else:
+                    keep.append(row)
+            if len(keep) < len(active):
+                active = [active[r] for r in keep]
+                state = np.ascontiguousarray(state[:, keep])
+
+
+class _Lane:
+    """One recording on its way through the VAD: its stream, the samples not yet framed, its probabilities."""
+
+    def __init__(self, index: int, open_chunks: Callable[[], Iterable[np.ndarray]]):
+        self.index, self.probs, self.total, self.error = index, [], 0, None
+        self.buf = np.zeros(0, dtype=np.float32)
+        self.context = np.zeros(CONTEXT, dtype=np.float32)
+        self.finished = False
+        try:
+            self.chunks = iter(open_chunks())
+        except Exception as err:  # noqa: BLE001 - returned to the caller with its recording, not raised here
+            self.error = err
+            return
+        self._fill()
+        if not len(self.buf) and self.error is None:
+            self.finished = True
+
+    def _fill(self) -> None:
+        """Read chunks until a whole frame is buffered or the stream ends."""
+        while len(self.buf) < FRAME:
+            try:
+                chunk = next(self.chunks)
+            except StopIteration:
+                self.chunks = iter(())
+                return
+            except Exception as err:  # noqa: BLE001 - decoding errors belong to this recording only
+                self.error = err
+                return
+            self.total += len(chunk)
+            self.buf = np.concatenate([self.buf, chunk.astype(np.float32, copy=False)])
+
+    def next_frame(self) -> np.ndarray:
+        """The next 64 + 512 samples (context + frame; the last partial frame zero-padded), as silero's wrapper."""
+        frame = self.buf[:FRAME]
+        if len(frame) < FRAME:
+            frame = np.pad(frame, (0, FRAME - len(frame)))
+        self.buf = self.buf[FRAME:]
+        out = np.concatenate([self.context, frame])
+        self.context = out[-CONTEXT:]
+        self._fill()
+        self.finished = not len(self.buf) and self.error is None
+        return out
+
+    def result(self) -> tuple[np.ndarray, int] | Exception:
+        if self.error is not None:
+            return self.error
+        return np.asarray(self.probs, dtype=np.float32), self.total
 
 
 def speech_spans(probs: np.ndarray, n_samples: int, cfg: VadConfig) -> list[tuple[int, int]]:

@@ -1,14 +1,30 @@
 """One pure scanner per corpus: a folder as downloaded -> Utterance records + a report of what was skipped."""
 
 from hf_ser.data.corpora.base import AUDIO_EXTENSIONS, CorpusError, ScanResult, Skipped, UnparseableName, Utterance
+from hf_ser.data.corpora.catalogue import CorpusInfo
 from hf_ser.data.corpora.crema_d import scan_crema_d
+from hf_ser.data.corpora.emodb import EMODB, scan_emodb
+from hf_ser.data.corpora.grammars import (
+    CAFE,
+    EMOVO,
+    JL_CORPUS,
+    SHEMO,
+    SUBESCO,
+    scan_cafe,
+    scan_emovo,
+    scan_jl_corpus,
+    scan_shemo,
+    scan_subesco,
+)
 from hf_ser.data.corpora.ravdess import scan_ravdess
 from hf_ser.data.corpora.savee import scan_savee
 from hf_ser.data.corpora.tess import scan_tess
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "MORE_CORPORA",
     "SCANNERS",
+    "CorpusInfo",
     "CorpusError",
     "ScanResult",
     "Skipped",
@@ -21,3 +37,15 @@ __all__ = [
 ]
 
 SCANNERS = {"ravdess": scan_ravdess, "crema_d": scan_crema_d, "tess": scan_tess, "savee": scan_savee}
+# Corpora beyond the paper's four, each read by its own scanner: name -> (what is known of it, scanner).
+MORE_CORPORA = {
+    info.name: (info, scan)
+    for info, scan in (
+        (EMODB, scan_emodb),
+        (EMOVO, scan_emovo),
+        (SUBESCO, scan_subesco),
+        (SHEMO, scan_shemo),
+        (JL_CORPUS, scan_jl_corpus),
+        (CAFE, scan_cafe),
+    )
+}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "ANY_AUDIO",
     "AUDIO_EXTENSIONS",
     "CorpusError",
     "ScanResult",
@@ -21,6 +22,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".flac")
+# What copies of the other corpora circulate as (converted releases, Kaggle mirrors, MEAD's m4a).
+ANY_AUDIO = (*AUDIO_EXTENSIONS, ".mp3", ".m4a", ".ogg", ".opus", ".aac")
 # Folders that zips and tools leave behind; never part of a corpus.
 _IGNORED_DIRS = {"__macosx", ".git", ".ipynb_checkpoints", ".trash"}
 _LFS_MAGIC = b"version https://git-lfs.github.com/spec"
@@ -75,6 +78,10 @@ class ScanResult:
         return out
 
 
+def _lossless(file: str) -> bool:
+    return file.lower().endswith(AUDIO_EXTENSIONS)
+
+
 def _walk(root: Path) -> Iterator[Path]:
     # Sorted walk: results (and which of two duplicates is kept) must not depend on the file system's order.
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -96,6 +103,7 @@ def scan_tree(
     parse: Callable[[Path, Path], Utterance],
     *,
     display_name: str,
+    extensions: tuple[str, ...] = AUDIO_EXTENSIONS,
 ) -> ScanResult:
     """Walk ``root``, parse every audio file name with ``parse(path, root)`` and de-duplicate by ``Utterance.key``.
 
@@ -116,7 +124,7 @@ def scan_tree(
         if path.name.startswith("._"):  # AppleDouble metadata next to every file of a zip made on a Mac
             result.ignored_non_audio += 1
             continue
-        if path.suffix.lower() not in AUDIO_EXTENSIONS:
+        if path.suffix.lower() not in extensions:
             result.ignored_non_audio += 1
             continue
         n_audio += 1
@@ -134,6 +142,11 @@ def scan_tree(
             result.skipped.append(Skipped(corpus, rel, str(err)))
             continue
         first = seen.get(utt.key)
+        if first is not None and _lossless(rel) and not _lossless(first.file):  # keep the lossless copy
+            result.skipped.append(Skipped(corpus, first.file, f"lossy copy of {rel}"))
+            result.utterances[result.utterances.index(first)] = utt
+            seen[utt.key] = utt
+            continue
         if first is not None:
             result.skipped.append(Skipped(corpus, rel, f"duplicate of {first.file}"))
             continue
