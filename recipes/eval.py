@@ -4,6 +4,8 @@
     python recipes/eval.py score --model outputs/demo --dataset data/demo/eight_emotions --protocol speaker \\
         --split test --output_dir outputs/demo-eval
     python recipes/eval.py compare outputs/demo outputs/demo-qkv outputs/demo-classifier --output table.md
+    python recipes/eval.py matrix --models outputs/demo ORG/other-ser --datasets data/demo/eight_emotions:speaker \
+        data/mix:emodb --output_dir outputs/matrix
 """
 
 from __future__ import annotations
@@ -71,6 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     c.add_argument("--significance", action="store_true",
                    help="paired tests of each run against the first (paired bootstrap + McNemar, same test clips)")  # fmt: skip
+    m = sub.add_parser("matrix", help="every model on every dataset config: Markdown, JSON and a heatmap (resumable)")
+    m.add_argument("--models", nargs="+", required=True, help="checkpoint folders or Hub ids")
+    m.add_argument("--datasets", nargs="+", required=True, metavar="DATASET[:CONFIG]",
+                   help="dataset folders or Hub ids, each with its config (default auto)")  # fmt: skip
+    m.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    m.add_argument("--output_dir", required=True, help="cells/, matrix.md, matrix.json, matrix.png")
+    m.add_argument("--batch_size", type=int, default=16)
+    m.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    m.add_argument("--labels", help="comma list: score these classes only")
+    m.add_argument("--label_map", help="explicit label merges (as score)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -94,6 +106,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"results.json, confusion_matrix.png and confusion_matrix_all_labels.png in {args.output_dir}")
             else:
                 print(f"results.json and confusion_matrix.png in {args.output_dir}")
+        elif args.command == "matrix":
+            from hf_ser.evaluation.matrix import matrix_markdown, score_matrix
+
+            cells = score_matrix(args.models, args.datasets, args.output_dir, split=args.split,
+                                 label_map=parse_label_map(args.label_map), device=args.device,
+                                 batch_size=args.batch_size,
+                                 labels=[x.strip() for x in args.labels.split(",")] if args.labels else None)  # fmt: skip
+            print(matrix_markdown(cells))
+            print(f"\nmatrix.md, matrix.json and matrix.png in {args.output_dir} (cells/ holds each score)")
         else:
             runs = [load_results(r) for r in args.runs]
             if args.output:

@@ -149,7 +149,11 @@ def export_onnx(
                 f"ONNX export of {model_path} ({type(model).__name__}) failed: {type(err).__name__}: {reason}"
             ) from err
         if cpu_rewrites:
-            conv1d_as_conv2d(fp32)
+            try:
+                conv1d_as_conv2d(fp32)
+            except Exception as err:  # noqa: BLE001 - onnx raises DecodeError, ValidationError, ...; one line
+                raise ExportError(f"ONNX export of {model_path}: rewriting the conv encoder failed: "
+                                  f"{type(err).__name__}: {str(err)[:200]}") from err  # fmt: skip
         model.config.save_pretrained(stage)
         fe.save_pretrained(stage)
         target = fp32
