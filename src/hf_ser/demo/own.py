@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from hf_ser.data.corpora.emodb import SPEAKERS, TEXTS
 from hf_ser.demo.synth import JITTER, _Job, _render, prepare_marked_folder
 
 __all__ = ["EMODB_LIKE_LABELS", "OwnDemoConfig", "synthesize_own_corpus"]
@@ -27,21 +28,9 @@ EMODB_LIKE_LABELS = {
     "T": ("sadness", "sad"),
     "N": ("neutral", "neutral"),
 }
-SENTENCES = (  # EmoDB's ten everyday sentences (a01 ... b10)
-    ("a01", "Der Lappen liegt auf dem Eisschrank."),
-    ("a02", "Das will sie am Mittwoch abgeben."),
-    ("a04", "Heute abend könnte ich es ihm sagen."),
-    ("a05", "Das schwarze Stück Papier befindet sich da oben neben dem Holzstück."),
-    ("a07", "In sieben Stunden wird es soweit sein."),
-    ("b01", "Was sind denn das für Tüten, die da unter dem Tisch stehen?"),
-    ("b02", "Sie haben es gerade hochgetragen und jetzt gehen sie wieder runter."),
-    ("b03", "An den Wochenenden bin ich jetzt immer nach Hause gefahren und habe Agnes besucht."),
-    ("b09", "Ich will das eben wegbringen und dann mit Karl was trinken gehen."),
-    ("b10", "Die wird auf dem Platz sein, wo wir sie immer hinlegen."),
-)
+SENTENCES = tuple(TEXTS.items())  # EmoDB's ten everyday sentences (a01 ... b10)
 MARKER = ".hf-ser-own-demo"
-_SPEAKERS = (("03", "male"), ("08", "female"), ("09", "female"), ("10", "male"), ("11", "male"), ("12", "male"),
-             ("13", "female"), ("14", "female"), ("15", "male"), ("16", "female"))  # fmt: skip
+_SPEAKERS = tuple(SPEAKERS.items())  # EmoDB's ten speakers and their sex
 _VARIANTS = {"male": ("m1", "m2", "m3", "m4", "m5", "m6", "m7"), "female": ("f1", "f2", "f3", "f4", "f5")}
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from hf_ser.data.corpora.base import ANY_AUDIO, ScanResult, UnparseableName, Utterance, scan_tree
 from hf_ser.data.corpora.catalogue import CorpusInfo
 
-__all__ = ["EMODB", "parse_emodb_name", "scan_emodb"]
+__all__ = ["EMODB", "SPEAKERS", "TEXTS", "parse_emodb_name", "scan_emodb"]
 
 # The ten speakers, as the corpus's documentation lists them (sex, age).
-_SPEAKERS = {"03": "male", "08": "female", "09": "female", "10": "male", "11": "male", "12": "male",
+SPEAKERS = {"03": "male", "08": "female", "09": "female", "10": "male", "11": "male", "12": "male",
              "13": "female", "14": "female", "15": "male", "16": "female"}  # fmt: skip
 TEXTS = {
     "a01": "Der Lappen liegt auf dem Eisschrank.",
@@ -53,13 +53,13 @@ def parse_emodb_name(path: Path, root: Path) -> Utterance:
     if not m:
         raise UnparseableName("not an EmoDB name (<speaker 2><text 3><emotion><version>, e.g. 03a01Wa)")
     speaker, text, code, version = m.groups()
-    if speaker not in _SPEAKERS:
-        raise UnparseableName(f"speaker {speaker} is not one of EmoDB's ten ({', '.join(_SPEAKERS)})")
+    if speaker not in SPEAKERS:
+        raise UnparseableName(f"speaker {speaker} is not one of EmoDB's ten ({', '.join(SPEAKERS)})")
     if text not in TEXTS:
         raise UnparseableName(f"text code {text} is not one of EmoDB's ten")
     if code not in EMODB.labels:
         raise UnparseableName(f"unknown emotion letter {code} (one of {''.join(EMODB.labels)})")
-    utt = EMODB.utterance(path, root, code, speaker, _SPEAKERS[speaker], text=TEXTS[text])
+    utt = EMODB.utterance(path, root, code, speaker, SPEAKERS[speaker], text=TEXTS[text])
     return replace(utt, key=path.stem)  # EmoDB's names are case-sensitive (W anger, w is no code)
 
 
