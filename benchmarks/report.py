@@ -37,6 +37,8 @@ REQUIRED = {
     "test_segmentation": ("mode", "recording_s", "speech_regions", "boundary_f1", "per_second_accuracy",
                           "per_second_accuracy_speech", "seconds_per_audio_hour"),
     "test_archive_throughput": ("case", "files", "audio_s", "wall_s", "audio_h_per_h"),
+    "test_build_memory": ("case", "builder", "hours", "clips", "wall_s", "clips_per_s", "peak_rss_mb",
+                          "worker_peak_rss_mb"),
     "test_onnx_graph_rewrites": ("arch", "rounds", "plain_3s", "rewritten_3s", "plain_10s", "rewritten_10s"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
                          "data_wait_share", "peak_memory_mb", "projected_50_epochs_min"),
@@ -264,6 +266,34 @@ def throughput_table(data) -> list[str]:
     return [*out, ""]
 
 
+def build_memory_table(data) -> list[str]:
+    rows = _rows(data, "test_build_memory")
+    if not rows:
+        return []
+    out = ["## Dataset build: peak memory over corpus size", "",
+           "Synthetic manifest corpora of distinct 4 s clips (16 kHz WAV), `--num-proc 2`, each build in a process of "
+           "its own; clips/s over the whole build (scan, decode, protocols, Parquet, card).", "",
+           "| builder | hours | clips | wall (s) | clips / s | peak RSS (MB) | worker peak RSS (MB) |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for b in rows:
+        e = b["extra_info"]
+        out.append(f"| {e['builder']} | {e['hours']:g} | {e['clips']:,} | {e['wall_s']:.1f} | {e['clips_per_s']:.1f} | "
+                   f"{e['peak_rss_mb']:,.0f} | {e['worker_peak_rss_mb']:,.0f} |")  # fmt: skip
+    stream = sorted((b["extra_info"] for b in rows if b["extra_info"]["builder"] == "streaming"),
+                    key=lambda e: e["hours"])  # fmt: skip
+    before = next((b["extra_info"] for b in rows if b["extra_info"]["builder"] != "streaming"), None)
+    if len(stream) >= 2:
+        lo, hi = stream[0], stream[-1]
+        out += ["", f"Peak RSS at {hi['hours']:g} h against {lo['hours']:g} h: "
+                f"{100 * (hi['peak_rss_mb'] / lo['peak_rss_mb'] - 1):+.1f}% for {hi['clips'] / lo['clips']:.0f}x the clips."]  # fmt: skip
+    if before and stream:
+        same = next((e for e in stream if e["hours"] == before["hours"]), None)
+        if same:
+            out += ["", f"At {same['hours']:g} h, against {before['builder']}: {same['clips_per_s'] / before['clips_per_s']:.2f}x "
+                    f"the clips/s, {same['peak_rss_mb'] / before['peak_rss_mb']:.2f}x the peak RSS."]  # fmt: skip
+    return [*out, ""]
+
+
 def data_table(data) -> list[str]:
     rows = _rows(data, "test_augmentation") + _rows(data, "test_collator") + _rows(data, "test_metrics_bundle")
     builds = _rows(data, "test_build_full_size")
@@ -306,6 +336,7 @@ def render(data: dict) -> str:
         + predict_table(data)
         + segmentation_table(data)
         + throughput_table(data)
+        + build_memory_table(data)
         + ratio_table(data)
         + data_table(data)
     )

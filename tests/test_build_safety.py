@@ -57,8 +57,11 @@ def test_overwrite_replaces_only_a_build_and_only_once_the_new_one_is_complete(s
     with pytest.raises(OSError, match="disk full"):
         cli.main([*two, "--ravdess", str(small_corpora["ravdess"]), "--output", str(out), "--overwrite"])
     assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == old
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ds.")]
+    # no partial build is left; what was decoded is kept for the rerun, which reads it back and then removes it
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ds.")] == [".ds.decoded"]
     monkeypatch.undo()
+    assert cli.main([*two, "--ravdess", str(small_corpora["ravdess"]), "--output", str(out), "--overwrite"]) == 0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ds.")]
 
     # a folder the builder did not write is never replaced
     mine = tmp_path / "my_documents"
@@ -121,7 +124,26 @@ def test_sigterm_during_a_build_cleans_up_like_ctrl_c(tmp_path):
         proc.kill()  # never leave a hung build behind
     assert proc.returncode == 143, err[-2000:]
     assert "interrupted (SIGTERM)" in err and "Traceback" not in err and "BrokenPipeError" not in err
-    assert not out.exists() and not list(tmp_path.glob(".ds.*"))
+    # no dataset and no partial build; the clips decoded so far are kept, and the message says where
+    assert not out.exists() and [p.name for p in tmp_path.glob(".ds.*")] == [".ds.decoded"]
+    kept = int(re.search(r"(\d+) decoded clips .* are kept in", err).group(1))
+    assert 0 < kept <= 160
+    # the same command again decodes only the rest, gives every clip once, and removes the cache
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "dataset_scripts/eight_emotions.py"), "--savee", str(corpus), "--output", str(out),
+         "--num-proc", "2"], env=env, capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"resuming: {kept} clips decoded by an interrupted build" in proc.stderr
+    fresh = tmp_path / "fresh"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "dataset_scripts/eight_emotions.py"), "--savee", str(corpus), "--output",
+         str(fresh)], env=env, capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    blocks = {p.name: p.read_bytes() for p in (out / "data").iterdir()}
+    assert blocks and blocks == {p.name: p.read_bytes() for p in (fresh / "data").iterdir()}  # byte for byte
+    assert not list(tmp_path.glob(".ds.*"))
 
 
 def test_skip_reasons_name_no_memory_address(small_corpora, tmp_path):

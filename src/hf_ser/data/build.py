@@ -22,7 +22,8 @@ from pathlib import Path
 from hf_ser.audio import SAMPLING_RATE
 from hf_ser.data.corpora import MORE_CORPORA, SCANNERS, CorpusError, ScanResult
 from hf_ser.data.dataset_card import licence_file
-from hf_ser.data.decoding import decode_all
+from hf_ser.data.decode_cache import DecodeCache, cache_folder
+from hf_ser.data.decoding import decode_into
 from hf_ser.data.label_plan import LabelPlanError, plan_labels
 from hf_ser.data.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
 from hf_ser.data.protocols import RESERVED_CONFIG_NAMES, SPLITS, ProtocolError, random_split, speaker_disjoint_split
@@ -273,40 +274,56 @@ def _relabel(rows: list[dict], scans: list[ScanResult], cfg: BuildConfig, skippe
     return kept, plan
 
 
-def _columns(rows: list[dict], cfg: BuildConfig, plan, corpora: list[str]):
-    """(features, column data) of the rows."""
+def _features(rows: list[dict], cfg: BuildConfig, plan, corpora: list[str]):
     extra = tuple(dict.fromkeys(k for r in rows for k, _ in r.get("extra") or ()))
     features = (dataset_features(cfg.label_names) if cfg.preset
                 else dataset_features(plan.names, corpora, extra, own=True))  # fmt: skip
-    data = {
-        "audio": [{"bytes": r["wav"], "path": f"{r['corpus']}/{Path(r['file']).with_suffix('.wav').as_posix().lstrip('/')}"}
-                  for r in rows],
-        "label": [r["emotion"] for r in rows],
-        "corpus": [r["corpus"] for r in rows],
-        "speaker": [r["speaker"] for r in rows],
-        "gender": [r["gender"] for r in rows],
-        "text": [r["text"] for r in rows],
-        "intensity": [r["intensity"] for r in rows],
-    }  # fmt: skip
-    if not cfg.preset:
-        data |= {"language": [r.get("language") for r in rows], "raw_label": [r.get("raw_label") for r in rows]}
-    data |= {"file": [r["file"] for r in rows], "duration": [r["duration"] for r in rows],
-             "original_sampling_rate": [r["orig_sr"] for r in rows]}  # fmt: skip
-    for name in extra:
-        data[name] = [dict(r.get("extra") or ()).get(name) for r in rows]
-    return features, data
+    return features, extra
+
+
+def _table_maker(rows: list[dict], cfg: BuildConfig, features, extra: tuple[str, ...], cache: DecodeCache):
+    """``table_of(indices)``: the Arrow table of those rows, their audio read back from the decode cache."""
+    from datasets import Dataset
+
+    def table_of(indices: list[int]):
+        part = [rows[i] for i in indices]
+        data = {
+            "audio": [{"bytes": cache.read(r["decoded"]),
+                       "path": f"{r['corpus']}/{Path(r['file']).with_suffix('.wav').as_posix().lstrip('/')}"} for r in part],
+            "label": [r["emotion"] for r in part],
+            "corpus": [r["corpus"] for r in part],
+            "speaker": [r["speaker"] for r in part],
+            "gender": [r["gender"] for r in part],
+            "text": [r["text"] for r in part],
+            "intensity": [r["intensity"] for r in part],
+        }  # fmt: skip
+        if not cfg.preset:
+            data |= {"language": [r.get("language") for r in part], "raw_label": [r.get("raw_label") for r in part]}
+        data |= {"file": [r["file"] for r in part], "duration": [r["duration"] for r in part],
+                 "original_sampling_rate": [r["orig_sr"] for r in part]}  # fmt: skip
+        for name in extra:
+            data[name] = [dict(r.get("extra") or ()).get(name) for r in part]
+        return Dataset.from_dict(data, features=features).data.table
+
+    return table_of
+
+
+def _row_bytes(r: dict) -> int:
+    """A row's size in the Parquet files: its WAV and a generous allowance for the metadata columns."""
+    return r["decoded"]["length"] + 256
 
 
 def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:
     """Build the dataset folder ``cfg.output_dir`` (Parquet per protocol/split + README.md card + skipped.csv)."""
     import time
 
+    import datasets  # noqa: F401
+
     # datasets imports torch and torchcodec lazily, when it first encodes audio. Import them before a partial build
     # exists: Ctrl-C/SIGTERM raised inside a C extension's first import can abort the interpreter (SIGABRT, seen in
     # test_sigterm_during_a_build_cleans_up_like_ctrl_c) instead of cleaning up.
     import torch  # noqa: F401
     import torchcodec.encoders  # noqa: F401
-    from datasets import Dataset
 
     cfg.validate()
     t0 = time.perf_counter()
@@ -317,6 +334,7 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
         scan_corpora(cfg.corpora) + scan_more_corpora(cfg.more_corpora) + scan_sources(cfg.sources, cfg.source_options)
     )
     work = prepare_output(output_dir, cfg.overwrite)
+    cache = None
     try:
         utterances = [u for s in scans for u in s.utterances]
         skipped: list[tuple[str, str, str, str]] = [
@@ -326,15 +344,20 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
         if any(given) and not all(given):
             raise BuildError(f"{sum(g is None for g in given)} of {len(given)} clips have no split while the others "
                              "have one; give every row a split (train, validation, test) or none")  # fmt: skip
-        decoded = decode_all(utterances, cfg.num_proc)
+        cache = DecodeCache(cache_folder(output_dir))
+        if cache.resumed:
+            logger.warning("resuming: %d clips decoded by an interrupted build are read back from %s",
+                           cache.resumed, cache.folder)  # fmt: skip
+        decoded = decode_into(cache, utterances, cfg.num_proc)
         rows = []
-        for u, (ok, payload) in zip(utterances, decoded, strict=True):
-            if not ok:
-                skipped.append((u.corpus, u.file, "audio", str(payload)))
+        for u, entry in zip(utterances, decoded, strict=True):
+            if not entry["ok"]:
+                skipped.append((u.corpus, u.file, "audio", entry["reason"]))
                 continue
-            wav, sha1, duration, orig_sr = payload
             record = {k: v for k, v in u.__dict__.items() if k != "data"}
-            rows.append({**record, "wav": wav, "sha1": sha1, "duration": duration, "orig_sr": orig_sr})
+            rows.append({**record, "decoded": entry, "sha1": entry["sha1"], "duration": entry["duration"],
+                         "orig_sr": entry["orig_sr"]})  # fmt: skip
+        del decoded
         rows, dup_skips = _resolve_identical_audio(rows)
         skipped.extend(dup_skips)
         rows, plan = _relabel(rows, scans, cfg, skipped)
@@ -342,16 +365,16 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
             raise BuildError("every file was skipped; nothing to build (see the reasons above)")
         corpora = [c for c in CORPORA if c in cfg.corpora] + list(dict.fromkeys(
             r["corpus"] for r in rows if r["corpus"] not in CORPORA))  # fmt: skip
-        features, data = _columns(rows, cfg, plan, corpora)
-        ds = Dataset.from_dict(data, features=features)
+        features, extra = _features(rows, cfg, plan, corpora)
         try:
             assignment = assign_protocols(rows, test_size=cfg.test_size, validation_size=cfg.validation_size,
                                           seed=cfg.seed, k=cfg.folds, stratify_by_label=not cfg.preset,
                                           require_speakers=cfg.preset)  # fmt: skip
         except ProtocolError as err:
             raise BuildError(str(err)) from err
-        fingerprint = build_fingerprint(rows, assignment, ds.features)
-        files = write_blocks(ds, assignment, work, fingerprint)
+        fingerprint = build_fingerprint(rows, assignment, features)
+        files = write_blocks(assignment, work, fingerprint, features, [_row_bytes(r) for r in rows],
+                             _table_maker(rows, cfg, features, extra, cache))  # fmt: skip
         configs, left_out = protocol_files(assignment, files, [r["corpus"] for r in rows])
         split_tables: dict[str, dict[str, Counter]] = {}
         speakers: dict[str, dict[str, int]] = {}
@@ -384,20 +407,39 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
         if cfg.preset:
             from hf_ser.data.dataset_card import render_dataset_card
 
-            card = render_dataset_card(cfg, report, split_tables, ds.features, folder=work, command=command)
+            card = render_dataset_card(cfg, report, split_tables, features, folder=work, command=command)
         else:
             from hf_ser.data.own_card import render_own_dataset_card
 
-            card = render_own_dataset_card(cfg, report, split_tables, ds.features, folder=work, command=command)
+            card = render_own_dataset_card(cfg, report, split_tables, features, folder=work, command=command)
         card.save(str(work / "README.md"))
-        (work / "LICENSE.md").write_text(licence_file(list(ds.features["corpus"].names), cfg.more_corpora))
+        (work / "LICENSE.md").write_text(licence_file(list(features["corpus"].names), cfg.more_corpora))
         work.chmod(0o755)  # mkdtemp makes it owner-only
         swap_in(work, output_dir)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(work, ignore_errors=True)
+        if cache is not None:
+            _keep_or_drop(cache, err)
         raise
+    if cache is not None:
+        cache.remove()  # the build is in place: what it decoded is in its Parquet files
     report.total_seconds = time.perf_counter() - t0
     return report
+
+
+def _keep_or_drop(cache: DecodeCache, err: BaseException) -> None:
+    """After a failed or interrupted build: keep what was decoded (and say where), or remove an empty cache."""
+    decoded = sum(e["ok"] for e in cache.entries.values())
+    if not decoded:
+        cache.remove()
+        return
+    size = cache.size_bytes()
+    cache.close()
+    err.add_note(
+        f"{decoded} decoded clips ({size / 2**30:.2f} GiB) are kept in {cache.folder}: the same "
+        "build into the same --output reads them back instead of decoding again (delete the folder to free "
+        "the space)"
+    )
 
 
 def build_eight_emotions(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:

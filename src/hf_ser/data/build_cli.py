@@ -58,11 +58,12 @@ def run_build(cfg: BuildConfig, args, argv, script: str) -> int:
         command = f"python {script} " + shlex.join(argv if argv is not None else sys.argv[1:])
         report = build_dataset(cfg, command=command)
     except (BuildError, HubUnavailableError, LabelMapError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err}", *getattr(err, "__notes__", ()), sep="\n", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
         why = str(err) or "SIGINT"
-        print(f"interrupted ({why}): nothing was written, the partial build was removed", file=sys.stderr)
+        print(f"interrupted ({why}): no dataset was written, the partial build was removed",
+              *getattr(err, "__notes__", ()), sep="\n", file=sys.stderr)  # fmt: skip
         return 143 if why == "SIGTERM" else 130
 
     n = sum(sum(d.values()) for d in report.final.values())

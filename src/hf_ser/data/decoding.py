@@ -1,5 +1,7 @@
 """Decoding a build's audio in parallel: every file (or dataset-embedded clip) read, checked, downmixed and resampled
-to 16 kHz once, in spawned worker processes, with Ctrl-C and SIGTERM handled between results."""
+to 16 kHz once, in spawned worker processes, with Ctrl-C and SIGTERM handled between results. Each result goes to the
+build's :class:`~hf_ser.data.decode_cache.DecodeCache` as it arrives (in whatever order the workers finish), so the
+parent holds one clip at a time, and what an earlier, interrupted run decoded is not decoded again."""
 
 from __future__ import annotations
 
@@ -11,16 +13,18 @@ from contextlib import contextmanager
 from tqdm.auto import tqdm
 
 from hf_ser.audio import SAMPLING_RATE, AudioCheckError, decode_audio_bytes, decode_file, encode_wav
+from hf_ser.data.decode_cache import DecodeCache, clip_key
 
-__all__ = ["decode_all", "interrupts_at_safe_points"]
+__all__ = ["decode_into", "interrupts_at_safe_points"]
 
 
-def _decode_worker(source: str | bytes) -> tuple[bool, object]:
+def _decode_worker(job: tuple[str, str | bytes]) -> tuple[str, bool, object]:
+    key, source = job
     try:
         clip = decode_audio_bytes(source) if isinstance(source, bytes) else decode_file(source)
     except AudioCheckError as err:
-        return False, str(err)
-    return True, (encode_wav(clip.array), clip.sha1, len(clip.array) / SAMPLING_RATE, clip.original_sampling_rate)
+        return key, False, str(err)
+    return key, True, (encode_wav(clip.array), clip.sha1, len(clip.array) / SAMPLING_RATE, clip.original_sampling_rate)
 
 
 def _quiet_worker() -> None:
@@ -30,22 +34,33 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def decode_all(utterances, num_proc: int) -> list[tuple[bool, object]]:
-    """Per utterance, (True, (wav bytes, sha1, seconds, original rate)) or (False, why it is unusable), in order."""
-    paths = [u.data if u.data is not None else u.path for u in utterances]
-    bar = dict(total=len(paths), desc="Decoding + resampling to 16 kHz", unit="file")
-    if num_proc == 1:
-        return [_decode_worker(p) for p in tqdm(paths, **bar)]
+def decode_into(cache: DecodeCache, utterances, num_proc: int) -> list[dict]:
+    """Per utterance, in order, its cache entry: ``ok`` with where its WAV lies, its sha1, seconds and original rate,
+    or ``ok: False`` with why it is unusable. Only clips the cache does not hold yet are decoded."""
+    keys = [clip_key(u) for u in utterances]
+    todo = {}
+    for k, u in zip(keys, utterances, strict=True):
+        if k not in cache.entries:
+            todo.setdefault(k, u.data if u.data is not None else u.path)
+    bar = dict(total=len(keys), initial=len(keys) - len(todo), desc="Decoding + resampling to 16 kHz", unit="file")
+    jobs = list(todo.items())
+    if num_proc == 1 or len(jobs) <= 1:
+        with tqdm(**bar) as progress:
+            for job in jobs:
+                cache.add(*_decode_worker(job))
+                progress.update(1)
+        return [cache.entries[k] for k in keys]
     # spawn, not fork: the parent may hold torch/threads, and fork after threads is unsafe.
     ctx = mp.get_context("spawn")
     with interrupts_at_safe_points() as stopped, ctx.Pool(num_proc, initializer=_quiet_worker) as pool:
-        chunk = max(1, min(64, len(paths) // (num_proc * 8)))
-        out = []
-        for result in tqdm(pool.imap(_decode_worker, paths, chunksize=chunk), **bar):
-            out.append(result)
-            if stopped:
-                raise KeyboardInterrupt(stopped[0])
-        return out
+        chunk = max(1, min(64, len(jobs) // (num_proc * 8)))
+        with tqdm(**bar) as progress:
+            for result in pool.imap_unordered(_decode_worker, jobs, chunksize=chunk):
+                cache.add(*result)
+                progress.update(1)
+                if stopped:
+                    raise KeyboardInterrupt(stopped[0])
+    return [cache.entries[k] for k in keys]
 
 
 @contextmanager

@@ -9,9 +9,11 @@ protocol (fifteen copies of the corpora would be some 15 GB).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 MAX_SHARD_BYTES = 500 * 1024**2
+MAX_ROW_GROUP_BYTES = 100 * 1024**2  # datasets' config.MAX_ROW_GROUP_SIZE
 
 
 @dataclass
@@ -134,26 +137,64 @@ def assign_protocols(rows: list[dict], *, test_size: float, validation_size: flo
     return Assignment(corpus, random_labels, speaker, own, folds, k, rule, no_folds, given, no_speakers)
 
 
-def write_blocks(ds, assignment: Assignment, folder: Path, fingerprint: str) -> dict[tuple, list[str]]:
-    """One Parquet file (or more, past MAX_SHARD_BYTES) per non-empty block; returns block -> relative paths."""
+def write_blocks(
+    assignment: Assignment,
+    folder: Path,
+    fingerprint: str,
+    features,
+    row_bytes: Sequence[int],
+    table_of: Callable[[list[int]], object],
+) -> dict[tuple, list[str]]:
+    """One Parquet file (or more, past MAX_SHARD_BYTES) per non-empty block; returns block -> relative paths.
+
+    Files are written a row group (about 100 MB, datasets' own target) at a time: ``table_of(indices)`` gives the
+    Arrow table of those clips, ``row_bytes`` each clip's size, so no more than one row group is ever in memory.
+    The writer options are the ones ``Dataset.to_parquet`` uses (schema with the features, content-defined
+    chunking, page index, audio bytes uncompressed)."""
+    import pyarrow.parquet as pq
+    from datasets import config
+    from datasets.arrow_writer import get_parquet_column_options
+
     members: dict[tuple, list[int]] = defaultdict(list)
     for i in range(len(assignment.corpus)):
         members[assignment.block(i)].append(i)
     (folder / "data").mkdir(parents=True, exist_ok=True)
-    bytes_per_row = ds.data.nbytes / max(1, ds.data.num_rows)
+    schema = features.arrow_schema
+    cdc = config.DEFAULT_CDC_OPTIONS
+    group_bytes = MAX_ROW_GROUP_BYTES
     files: dict[tuple, list[str]] = {}
     for key in sorted(members, key=lambda b: (CORPORA.index(b[0]) if b[0] in CORPORA else 99, *b)):
-        part = ds.select(members[key])
-        n = max(1, math.ceil(bytes_per_row * len(part) / MAX_SHARD_BYTES))
+        rows = members[key]
+        n = max(1, math.ceil(sum(row_bytes[i] for i in rows) / MAX_SHARD_BYTES))
         corpus, rnd, spk, own, fold, *given = key
         stem = f"{corpus}-r_{rnd}-s_{spk or 'none'}-c_{own}-f{fold}" + (f"-g_{given[0] or 'none'}" if given else "")
         names = []
-        for i in range(n):
-            name = f"data/{stem}-{fingerprint}-{i:05d}-of-{n:05d}.parquet"
-            part.shard(num_shards=n, index=i, contiguous=True).to_parquet(str(folder / name))
+        for shard in _contiguous_shards(rows, n):
+            name = f"data/{stem}-{fingerprint}-{len(names):05d}-of-{n:05d}.parquet"
+            shard_bytes = max(1, sum(row_bytes[i] for i in shard))
+            per_group = max(1, len(shard) * group_bytes // shard_bytes)
+            writer = pq.ParquetWriter(str(folder / name), schema=schema, use_content_defined_chunking=cdc,
+                                      write_page_index=True, **get_parquet_column_options(features, schema))  # fmt: skip
+            try:
+                for lo in range(0, len(shard), per_group):
+                    writer.write_table(table_of(shard[lo : lo + per_group]))
+                writer.add_key_value_metadata({"content_defined_chunking": json.dumps(cdc)})
+            finally:
+                writer.close()
             names.append(name)
         files[key] = names
     return files
+
+
+def _contiguous_shards(rows: list[int], n: int) -> list[list[int]]:
+    """``n`` contiguous pieces, the first ``len % n`` one longer (as ``Dataset.shard(contiguous=True)`` cuts)."""
+    div, mod = divmod(len(rows), n)
+    out, start = [], 0
+    for i in range(n):
+        end = start + div + (1 if i < mod else 0)
+        out.append(rows[start:end])
+        start = end
+    return out
 
 
 def protocol_files(assignment: Assignment, files: dict[tuple, list[str]], corpora) -> tuple[dict, dict]:
