@@ -49,6 +49,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: needs a CUDA device")
+    config.addinivalue_line("markers", "big_disk: needs tens of GB of temporary disk (make benchmark-build)")
     if config.getoption("benchmark_disable", False) and not config.getoption("collectonly", False):
         # every case reads its own timings (benchmark.stats): with benchmarking off there are none to read
         pytest.exit("benchmarks/ measure, so --benchmark-disable leaves them nothing to do: run `make benchmark`, or "

@@ -120,6 +120,7 @@ def build_root(tmp_path_factory):
     _CORPORA.clear()
 
 
+@pytest.mark.big_disk
 @pytest.mark.parametrize("case", [f"streaming-{h:g}h" for h in HOURS] + [f"before-{HOURS[0]:g}h"])
 def test_build_memory(benchmark, info, build_root, case):
     benchmark.group = "dataset build: peak memory over corpus size"

@@ -282,13 +282,16 @@ def _features(rows: list[dict], cfg: BuildConfig, plan, corpora: list[str]):
 
 
 def _table_maker(rows: list[dict], cfg: BuildConfig, features, extra: tuple[str, ...], cache: DecodeCache):
-    """``table_of(indices)``: the Arrow table of those rows, their audio read back from the decode cache."""
-    from datasets import Dataset
+    """``table_of(indices)``: the Arrow table of those rows, their audio read back from the decode cache (encoded by
+    the features as ``Dataset.from_dict`` encodes them, without a Dataset around each row group)."""
+    import pyarrow as pa
+
+    schema = features.arrow_schema
 
     def table_of(indices: list[int]):
         part = [rows[i] for i in indices]
         data = {
-            "audio": [{"bytes": cache.read(r["decoded"]),
+            "audio": [{"bytes": cache.read(*r["decoded"]),
                        "path": f"{r['corpus']}/{Path(r['file']).with_suffix('.wav').as_posix().lstrip('/')}"} for r in part],
             "label": [r["emotion"] for r in part],
             "corpus": [r["corpus"] for r in part],
@@ -303,14 +306,14 @@ def _table_maker(rows: list[dict], cfg: BuildConfig, features, extra: tuple[str,
                  "original_sampling_rate": [r["orig_sr"] for r in part]}  # fmt: skip
         for name in extra:
             data[name] = [dict(r.get("extra") or ()).get(name) for r in part]
-        return Dataset.from_dict(data, features=features).data.table
+        return pa.Table.from_pydict(features.encode_batch(data), schema=schema)
 
     return table_of
 
 
 def _row_bytes(r: dict) -> int:
     """A row's size in the Parquet files: its WAV and a generous allowance for the metadata columns."""
-    return r["decoded"]["length"] + 256
+    return r["decoded"][1] + 256
 
 
 def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:
@@ -354,10 +357,11 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
             if not entry["ok"]:
                 skipped.append((u.corpus, u.file, "audio", entry["reason"]))
                 continue
-            record = {k: v for k, v in u.__dict__.items() if k != "data"}
-            rows.append({**record, "decoded": entry, "sha1": entry["sha1"], "duration": entry["duration"],
-                         "orig_sr": entry["orig_sr"]})  # fmt: skip
-        del decoded
+            record = {k: v for k, v in u.__dict__.items() if k not in ("data", "path", "key")}
+            rows.append({**record, "decoded": (entry["offset"], entry["length"]), "sha1": entry["sha1"],
+                         "duration": entry["duration"], "orig_sr": entry["orig_sr"]})  # fmt: skip
+        del decoded, utterances
+        cache.forget_entries()  # the rows say where their audio is; the index is not needed in memory again
         rows, dup_skips = _resolve_identical_audio(rows)
         skipped.extend(dup_skips)
         rows, plan = _relabel(rows, scans, cfg, skipped)
@@ -429,7 +433,7 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
 
 def _keep_or_drop(cache: DecodeCache, err: BaseException) -> None:
     """After a failed or interrupted build: keep what was decoded (and say where), or remove an empty cache."""
-    decoded = sum(e["ok"] for e in cache.entries.values())
+    decoded = cache.decoded
     if not decoded:
         cache.remove()
         return

@@ -64,6 +64,7 @@ class DecodeCache:
         meta.write_text(json.dumps(FORMAT) + "\n")
         self._audio = open(folder / "audio.bin", "ab+")  # noqa: SIM115
         self.entries: dict[str, dict] = self._read_index(os.fstat(self._audio.fileno()).st_size)
+        self._decoded: int | None = None
         self.resumed = sum(e["ok"] for e in self.entries.values())
         self._index = open(folder / "index.jsonl", "a")  # noqa: SIM115
 
@@ -102,8 +103,18 @@ class DecodeCache:
         self.entries[key] = entry
         return entry
 
-    def read(self, entry: dict) -> bytes:
-        return os.pread(self._audio.fileno(), entry["length"], entry["offset"])
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self._audio.fileno(), length, offset)
+
+    @property
+    def decoded(self) -> int:
+        """Clips with audio in the cache."""
+        return self._decoded if self._decoded is not None else sum(e["ok"] for e in self.entries.values())
+
+    def forget_entries(self) -> None:
+        """Drop the in-memory index (what was read from disk or added): the build holds where each clip lies."""
+        self._decoded = self.decoded
+        self.entries = {}
 
     def size_bytes(self) -> int:
         return os.fstat(self._audio.fileno()).st_size

@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 MAX_SHARD_BYTES = 500 * 1024**2
-MAX_ROW_GROUP_BYTES = 100 * 1024**2  # datasets' config.MAX_ROW_GROUP_SIZE
+# Row groups of at most 16 MB (datasets aims at 100 MB): what a build holds at once while writing, so its memory does
+# not depend on the corpus's size; a small block is one row group either way.
+MAX_ROW_GROUP_BYTES = 16 * 1024**2
 
 
 @dataclass
@@ -147,10 +149,10 @@ def write_blocks(
 ) -> dict[tuple, list[str]]:
     """One Parquet file (or more, past MAX_SHARD_BYTES) per non-empty block; returns block -> relative paths.
 
-    Files are written a row group (about 100 MB, datasets' own target) at a time: ``table_of(indices)`` gives the
+    Files are written a row group (at most MAX_ROW_GROUP_BYTES) at a time: ``table_of(indices)`` gives the
     Arrow table of those clips, ``row_bytes`` each clip's size, so no more than one row group is ever in memory.
     The writer options are the ones ``Dataset.to_parquet`` uses (schema with the features, content-defined
-    chunking, page index, audio bytes uncompressed)."""
+    chunking, page index, audio bytes uncompressed), the row groups smaller."""
     import pyarrow.parquet as pq
     from datasets import config
     from datasets.arrow_writer import get_parquet_column_options

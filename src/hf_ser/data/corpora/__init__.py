@@ -16,6 +16,7 @@ from hf_ser.data.corpora.grammars import (
     scan_shemo,
     scan_subesco,
 )
+from hf_ser.data.corpora.label_files import ESD, IEMOCAP, scan_esd, scan_iemocap
 from hf_ser.data.corpora.ravdess import scan_ravdess
 from hf_ser.data.corpora.savee import scan_savee
 from hf_ser.data.corpora.tess import scan_tess
@@ -47,5 +48,7 @@ MORE_CORPORA = {
         (SHEMO, scan_shemo),
         (JL_CORPUS, scan_jl_corpus),
         (CAFE, scan_cafe),
+        (IEMOCAP, scan_iemocap),
+        (ESD, scan_esd),
     )
 }

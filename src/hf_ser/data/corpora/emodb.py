@@ -42,7 +42,8 @@ EMODB = CorpusInfo(
     notes=(
         "Letters are German: W Ärger (anger), L Langeweile (boredom), E Ekel (disgust), A Angst (fear), "
         "F Freude (happiness), T Trauer (sadness), N neutral.",
-        "EmoBox's folds for EmoDB leave one speaker out; `emobox_fold<k>` follows that rule.",
+        "EmoBox's EmoDB folds are the five lists lists/cv_k_fold1-5 of the copy it downloads, which the TU Berlin "
+        "release does not hold; to score on them, give EmoBox's fold folders with --dataset or --manifest.",
     ),  # fmt: skip
 )
 _NAME = re.compile(r"^(\d\d)([ab]\d\d)([A-Z])([a-z])$")

@@ -41,7 +41,7 @@ EMOVO = CorpusInfo(
     notes=(
         "Codes are Italian: gio gioia (joy), pau paura (fear), rab rabbia (anger), sor sorpresa, tri tristezza.",
         "The file names carry the sentence code (b1-b3, l1-l4, n1-n5, d1-d2), not the transcript: text is empty.",
-        "Six actors: EmoBox leaves one speaker out per fold.",
+        "Six actors: EmoBox's rule for 4-6 speakers with equal per-emotion counts leaves one speaker out per fold.",
     ),  # fmt: skip
 )
 _EMOVO = re.compile(r"^([a-z]{3})-([fm][1-3])-([a-z]\d)$")
@@ -174,7 +174,7 @@ JL_CORPUS = CorpusInfo(
     notes=(
         "Five primary emotions (angry, sad, neutral, happy, excited) and five secondary ones (anxious, "
         "apologetic, assertive, concerned, encouraging), kept under their own names.",
-        "Four speakers: EmoBox leaves one speaker out per fold.",
+        "Four speakers: EmoBox's rule for 4-6 speakers with equal per-emotion counts leaves one speaker out per fold.",
     ),  # fmt: skip
 )
 _JL = re.compile(r"^(male|female)(\d)_([a-z]+)_(\d+[a-z]?)_(\d+)$")
