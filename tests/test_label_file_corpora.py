@@ -4,6 +4,7 @@ file, GB18030 label files, the IEMOCAP_full_release/ level), and a build of one 
 
 from __future__ import annotations
 
+import json
 import zlib
 from pathlib import Path
 
@@ -123,3 +124,43 @@ def test_build_of_iemocap_with_the_4_class_merge(tmp_path, capsys):
     assert {r["session"] for r in rows} == {"1", "2"} and {r["mode"] for r in rows} == {"improvised", "scripted"}
     skipped = (out / "skipped.csv").read_text()
     assert "no majority label (xxx in EmoEvaluation)" in skipped and "frustrated" in skipped
+
+
+def _msp(root: Path, fmt: str) -> Path:
+    """Clips of six speakers over the official splits, an X, an Unknown speaker, a label without audio."""
+    rows = [("MSP-PODCAST_0001_0001", "X", "Unknown", "Female", "Train"),
+            ("MSP-PODCAST_0001_0002", "H", "Unknown", "Unknown", "Test2"),
+            ("MSP-PODCAST_0009_0001", "A", "12", "Male", "Train")]  # fmt: skip
+    splits = ["Train", "Train", "Development", "Test1", "Test2"]
+    for i in range(30):
+        rows.append((f"MSP-PODCAST_{100 + i // 5:04d}_{i % 5:04d}", "NHAS"[i % 4], str(i % 6 + 1),
+                     "Female" if i % 6 < 3 else "Male", splits[i % 5]))  # fmt: skip
+    for name, *_ in rows[:2] + rows[3:]:
+        _wav(root / "Audios" / f"{name}.wav")
+    fields = ("EmoClass", "SpkrID", "Gender", "Split_Set")
+    (root / "Labels").mkdir(parents=True)
+    if fmt == "json":
+        data = {f"{r[0]}.wav": {**dict(zip(fields, r[1:], strict=True)), "EmoAct": 4.0, "EmoVal": 3.5, "EmoDom": 4.2}
+                for r in rows}  # fmt: skip
+        (root / "Labels" / "labels_consensus.json").write_text(json.dumps(data))
+    else:
+        lines = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"]
+        lines += [f"{r[0]}.wav,{r[1]},4.0,3.5,4.2,{r[2]},{r[3]},{r[4]}" for r in rows]
+        (root / "Labels" / "labels_consensus.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_msp_podcast_consensus_labels_official_splits_and_what_is_skipped(tmp_path, fmt):
+    scan = MORE_CORPORA["msp_podcast"][1](_msp(tmp_path / "MSP-Podcast", fmt))
+    assert len(scan.utterances) == 30 and len({u.speaker for u in scan.utterances}) == 6
+    u = next(u for u in scan.utterances if u.file == "Audios/MSP-PODCAST_0101_0002.wav")
+    assert (u.emotion, u.raw_label, u.speaker, u.gender) == ("sad", "S", "msp_podcast_2", "female")
+    assert dict(u.extra) == {"official_split": "validation", "arousal": "4.0", "valence": "3.5", "dominance": "4.2"}
+    assert {dict(u.extra)["official_split"] for u in scan.utterances} == {"train", "validation", "test1", "test2"}
+    why = {s.file: s.reason for s in scan.skipped}
+    assert "no agreement among the annotators" in why["Audios/MSP-PODCAST_0001_0001.wav"]
+    assert "no speaker id (SpkrID Unknown" in why["Audios/MSP-PODCAST_0001_0002.wav"]
+    assert "labelled in Labels/labels_consensus" in why["MSP-PODCAST_0009_0001.wav"]
+    with pytest.raises(CorpusError, match="no Labels/labels_consensus.csv"):
+        MORE_CORPORA["msp_podcast"][1](tmp_path / "MSP-Podcast" / "Audios")

@@ -138,3 +138,19 @@ def test_vad_lanes_give_each_recording_exactly_its_own_probabilities(long_record
         probs, total = found
         assert total == sf.info(f).frames
         np.testing.assert_array_equal(probs, alone(f).astype(np.float32))
+
+
+def test_loading_the_vad_leaves_torch_threads_as_they_were():
+    """silero_vad sets torch.set_num_threads(1) when imported: the SER model of ``--backend torch`` would run on one
+    core after the VAD loads. Checked in a fresh interpreter, where silero_vad is not imported yet."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch; torch.set_num_threads(3)\n"
+        "from hf_ser.inference.vad import SpeechDetector\n"
+        "SpeechDetector.model()\n"
+        "import silero_vad; print(torch.get_num_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "3"

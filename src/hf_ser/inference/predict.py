@@ -123,13 +123,18 @@ class EmotionPredictor:
     """
 
     def __init__(self, model, feature_extractor, *, device: str = "cpu", dtype: str = "float32", backend: str = "torch",
-                 onnx_folder: Path | None = None, batch_seconds: float = 60.0, max_batch_size: int = 64):  # fmt: skip
+                 onnx_folder: Path | None = None, batch_seconds: float | None = None, max_batch_size: int = 64):  # fmt: skip
         self.model, self.feature_extractor, self.backend = model, feature_extractor, backend
         self.config = model.config if model is not None else None
         self.device = torch.device(device)
         self.dtype = dtype
         self.rate = int(feature_extractor.sampling_rate)
-        self.batch_samples = int(batch_seconds * self.rate)
+        if batch_seconds is None and self.device.type == "cpu" and backend == "torch":
+            # One clip per forward pass: on 2 CPU cores torch ran a batch of 16 3 s windows of hubert-base 1.24x
+            # slower than the same windows one at a time, while ONNX Runtime's int8 model gained from 60 s batches
+            # (README, "Throughput"); an accelerator wants big batches.
+            batch_seconds, max_batch_size = 60.0, 1
+        self.batch_samples = int((60.0 if batch_seconds is None else batch_seconds) * self.rate)
         # Whisper sees at most its 30 s window (its extractor cuts the rest): longer audio must go through windows.
         self.max_input_seconds = max_input_seconds(feature_extractor)
         self._fixed_samples = fixed_input_samples(feature_extractor)

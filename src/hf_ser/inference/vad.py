@@ -60,10 +60,17 @@ class SpeechDetector:
     @classmethod
     def model(cls):
         if cls._model is None:
+            import torch
+
+            threads = torch.get_num_threads()
             try:
                 from silero_vad import load_silero_vad
             except ImportError as err:  # pragma: no cover - a dependency of hf-ser
                 raise RuntimeError("--segment vad needs silero-vad: pip install silero-vad") from err
+            finally:
+                # silero_vad.model runs torch.set_num_threads(1) on import: every torch model in the process (the
+                # SER model of --backend torch) would run on one core from then on
+                torch.set_num_threads(threads)
             cls._model = load_silero_vad(onnx=True)
         return cls._model
 

@@ -2,8 +2,23 @@
 
 from hf_ser.data.corpora.base import AUDIO_EXTENSIONS, CorpusError, ScanResult, Skipped, UnparseableName, Utterance
 from hf_ser.data.corpora.catalogue import CorpusInfo
+from hf_ser.data.corpora.code_grammars import ASVP_ESD, MESD, OREAU, scan_asvp_esd, scan_mesd, scan_oreau
 from hf_ser.data.corpora.crema_d import scan_crema_d
 from hf_ser.data.corpora.emodb import EMODB, scan_emodb
+from hf_ser.data.corpora.folder_grammars import (
+    AESDD,
+    CASIA,
+    EMOV_DB,
+    MEAD,
+    TUREV_DB,
+    URDU,
+    scan_aesdd,
+    scan_casia,
+    scan_emov_db,
+    scan_mead,
+    scan_turev_db,
+    scan_urdu,
+)
 from hf_ser.data.corpora.grammars import (
     CAFE,
     EMOVO,
@@ -17,6 +32,7 @@ from hf_ser.data.corpora.grammars import (
     scan_subesco,
 )
 from hf_ser.data.corpora.label_files import ESD, IEMOCAP, scan_esd, scan_iemocap
+from hf_ser.data.corpora.msp_podcast import MSP_PODCAST, scan_msp_podcast
 from hf_ser.data.corpora.ravdess import scan_ravdess
 from hf_ser.data.corpora.savee import scan_savee
 from hf_ser.data.corpora.tess import scan_tess
@@ -50,5 +66,15 @@ MORE_CORPORA = {
         (CAFE, scan_cafe),
         (IEMOCAP, scan_iemocap),
         (ESD, scan_esd),
+        (MSP_PODCAST, scan_msp_podcast),
+        (ASVP_ESD, scan_asvp_esd),
+        (MEAD, scan_mead),
+        (EMOV_DB, scan_emov_db),
+        (URDU, scan_urdu),
+        (AESDD, scan_aesdd),
+        (CASIA, scan_casia),
+        (TUREV_DB, scan_turev_db),
+        (OREAU, scan_oreau),
+        (MESD, scan_mesd),
     )
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hf_ser.data.corpora.base import Utterance
+from hf_ser.data.corpora.base import ANY_AUDIO, ScanResult, Utterance, scan_tree
 
 __all__ = ["CorpusInfo"]
 
@@ -33,6 +33,10 @@ class CorpusInfo:
     @property
     def label_set(self) -> list[str]:
         return list(dict.fromkeys(self.labels.values()))
+
+    def scan(self, root, parse) -> ScanResult:
+        """``root`` walked by ``parse(path, root)``, audio in any container (the scanners of name grammars)."""
+        return scan_tree(self.name, root, parse, display_name=self.display, extensions=ANY_AUDIO)
 
     def utterance(self, path: Path, root: Path, code: str, speaker: str, gender: str, *, text: str | None = None,
                   intensity: str | None = None) -> Utterance:  # fmt: skip

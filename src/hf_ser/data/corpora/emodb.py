@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from hf_ser.data.corpora.base import ANY_AUDIO, ScanResult, UnparseableName, Utterance, scan_tree
+from hf_ser.data.corpora.base import ScanResult, UnparseableName, Utterance
 from hf_ser.data.corpora.catalogue import CorpusInfo
 
 __all__ = ["EMODB", "SPEAKERS", "TEXTS", "parse_emodb_name", "scan_emodb"]
@@ -65,4 +65,4 @@ def parse_emodb_name(path: Path, root: Path) -> Utterance:
 
 
 def scan_emodb(root: str | os.PathLike) -> ScanResult:
-    return scan_tree("emodb", root, parse_emodb_name, display_name="EmoDB", extensions=ANY_AUDIO)
+    return EMODB.scan(root, parse_emodb_name)

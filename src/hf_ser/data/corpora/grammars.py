@@ -8,7 +8,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from hf_ser.data.corpora.base import ANY_AUDIO, ScanResult, UnparseableName, Utterance, scan_tree
+from hf_ser.data.corpora.base import ScanResult, UnparseableName, Utterance
 from hf_ser.data.corpora.catalogue import CorpusInfo
 
 __all__ = ["CAFE", "EMOVO", "JL_CORPUS", "SHEMO", "SUBESCO", "scan_cafe", "scan_emovo", "scan_jl_corpus",
@@ -64,7 +64,7 @@ def parse_emovo_name(path: Path, root: Path) -> Utterance:
 
 
 def scan_emovo(root: str | os.PathLike) -> ScanResult:
-    return scan_tree("emovo", root, parse_emovo_name, display_name="EMOVO", extensions=ANY_AUDIO)
+    return EMOVO.scan(root, parse_emovo_name)
 
 
 # ---------------------------------------------------------------------------------------------------- SUBESCO
@@ -109,7 +109,7 @@ def parse_subesco_name(path: Path, root: Path) -> Utterance:
 
 
 def scan_subesco(root: str | os.PathLike) -> ScanResult:
-    return scan_tree("subesco", root, parse_subesco_name, display_name="SUBESCO", extensions=ANY_AUDIO)
+    return SUBESCO.scan(root, parse_subesco_name)
 
 
 # ------------------------------------------------------------------------------------------------------ ShEMO
@@ -144,7 +144,7 @@ def parse_shemo_name(path: Path, root: Path) -> Utterance:
 
 
 def scan_shemo(root: str | os.PathLike) -> ScanResult:
-    return scan_tree("shemo", root, parse_shemo_name, display_name="ShEMO", extensions=ANY_AUDIO)
+    return SHEMO.scan(root, parse_shemo_name)
 
 
 # -------------------------------------------------------------------------------------------------- JL-Corpus
@@ -191,7 +191,7 @@ def parse_jl_corpus_name(path: Path, root: Path) -> Utterance:
 
 
 def scan_jl_corpus(root: str | os.PathLike) -> ScanResult:
-    return scan_tree("jl_corpus", root, parse_jl_corpus_name, display_name="JL-Corpus", extensions=ANY_AUDIO)
+    return JL_CORPUS.scan(root, parse_jl_corpus_name)
 
 
 # ------------------------------------------------------------------------------------------------------- CaFE
@@ -245,4 +245,4 @@ def parse_cafe_name(path: Path, root: Path) -> Utterance:
 
 
 def scan_cafe(root: str | os.PathLike) -> ScanResult:
-    return scan_tree("cafe", root, parse_cafe_name, display_name="CaFE", extensions=ANY_AUDIO)
+    return CAFE.scan(root, parse_cafe_name)
