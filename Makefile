@@ -9,7 +9,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 DEMO_DIR := data/demo
 BACKBONE := models/tiny-hubert-ssl
 ACCELERATE := $(BIN)/accelerate launch --config_file recipes/accelerate_configs/cpu.yaml recipes/train.py
-.PHONY: install demo demo-own demo-compare pretrain app test test-slow quality style benchmark benchmark-gpu benchmark-build benchmark-smoke clean
+.PHONY: install demo demo-own demo-matrix demo-compare pretrain app test test-slow quality style benchmark benchmark-gpu benchmark-build benchmark-smoke clean
 
 install: $(STAMP)
 
@@ -41,6 +41,15 @@ demo-own: install
 	$(BIN)/python recipes/eval.py score --model outputs/demo-own --dataset $(OWN_DIR)/manifest.csv --protocol speaker \
 		--output_dir outputs/demo-own-score
 	$(BIN)/hf-ser predict $(OWN_DIR)/wav/03a01Wa.wav --model outputs/demo-own
+
+# Any checkpoint x any corpus on the demo: make demo's model (the eight emotions) and make demo-own's (seven labels,
+# boredom among them) on both demo datasets, shared labels only, 95% intervals over speakers; resumable.
+demo-matrix: install
+	test -f outputs/demo/results.json || $(MAKE) demo
+	test -f outputs/demo-own/results.json || $(MAKE) demo-own
+	$(BIN)/python recipes/eval.py matrix --models outputs/demo outputs/demo-own \
+		--datasets $(DEMO_DIR)/eight_emotions:speaker $(DEMO_DIR)/eight_emotions:loco_savee $(OWN_DIR)/manifest.csv:speaker \
+		--output_dir outputs/demo-matrix
 
 # The paper's comparison on the demo: full (make demo's run), LoRA-QKV, LoRA all-linear and classifier-only from the
 # pretrained backbone, the same from scratch beside them, then a Table-3 style table with 95% intervals.

@@ -7,7 +7,8 @@ protocol, the card, skipped.csv and de-duplication; optionally push it to the Hu
     python dataset_scripts/build.py --manifest mine=~/data/my_audiofolder --labels angry,happy,neutral,sad --output data/mine
 
     from datasets import load_dataset
-    ds = load_dataset("data/my_mix", "speaker")   # or default, random, loco_<corpus>, speaker_fold<k>, <corpus>
+    ds = load_dataset("data/my_mix", "speaker")   # or default, random, loco_<corpus>, speaker_fold<k>, <corpus>,
+                                                  # <corpus>_emobox_fold<k> (with --emobox-folds)
 
 --corpus NAME=DIR takes a corpus folder hf-ser has a scanner for, read by its file-name grammar: the paper's four
 (ravdess, crema_d, tess, savee) and the others listed under --corpus below, each with its licence and citation in
@@ -47,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--audio-root", help="relative audio paths start here (default: the manifest's folder)")
     p.add_argument("--labels", help="comma list: keep only these classes (after --label-map), in this order; every "
                    "clip of another class is listed in skipped.csv")  # fmt: skip
+    p.add_argument("--emobox-folds", action="store_true",
+                   help="also write EmoBox's folds of each corpus (emobox_fold<k>; <corpus>_emobox_fold<k> in a mix), "
+                   "from its rules, so results compare with the EmoBox benchmark's")  # fmt: skip
     add_build_arguments(p)
     return p.parse_args(argv)
 
@@ -75,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             source_options=SourceOptions(audio_column=args.audio_column, label_column=args.label_column,
                                          speaker_column=args.speaker_column, audio_root=args.audio_root),
             labels=[x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None,
+            emobox_folds=args.emobox_folds,
         )  # fmt: skip
     except (BuildError, LabelMapError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -66,6 +66,7 @@ class BuildConfig:
     more_corpora: dict[str, str] = field(default_factory=dict)  # corpora of MORE_CORPORA: name -> folder
     source_options: SourceOptions = field(default_factory=SourceOptions)
     labels: list[str] | None = None  # keep only these classes (after label_map); None: every label
+    emobox_folds: bool = False  # also EmoBox's fold configs (hf_ser.data.emobox)
 
     @property
     def preset(self) -> bool:
@@ -124,6 +125,7 @@ class BuildReport:
     configs: dict = field(default_factory=dict)  # protocol -> split -> block files
     left_out: dict = field(default_factory=dict)  # protocol -> why this build has no such config
     corpus_rule: dict = field(default_factory=dict)  # corpus -> rule of its own protocol
+    emobox_rule: dict = field(default_factory=dict)  # corpus -> the EmoBox rule of its emobox_fold configs
     speakers: dict = field(default_factory=dict)  # protocol -> split -> speakers
     label_names: list[str] = field(default_factory=list)  # the dataset's labels, in id order
     label_plan: object = None  # hf_ser.data.label_plan.LabelPlan of a build other than the eight-emotion one
@@ -361,6 +363,8 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
             rows.append({**record, "decoded": (entry["offset"], entry["length"]), "sha1": entry["sha1"],
                          "duration": entry["duration"], "orig_sr": entry["orig_sr"]})  # fmt: skip
         del decoded, utterances
+        for s in scans:
+            s.release()  # the rows are the records from here on
         cache.forget_entries()  # the rows say where their audio is; the index is not needed in memory again
         rows, dup_skips = _resolve_identical_audio(rows)
         skipped.extend(dup_skips)
@@ -373,7 +377,7 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
         try:
             assignment = assign_protocols(rows, test_size=cfg.test_size, validation_size=cfg.validation_size,
                                           seed=cfg.seed, k=cfg.folds, stratify_by_label=not cfg.preset,
-                                          require_speakers=cfg.preset)  # fmt: skip
+                                          require_speakers=cfg.preset, emobox=cfg.emobox_folds)  # fmt: skip
         except ProtocolError as err:
             raise BuildError(str(err)) from err
         fingerprint = build_fingerprint(rows, assignment, features)
@@ -401,6 +405,7 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
             configs=configs,
             left_out=left_out,
             corpus_rule=assignment.corpus_rule,
+            emobox_rule=assignment.emobox.rule if assignment.emobox is not None else {},
             speakers=speakers,
             total_hours=sum(r["duration"] for r in rows) / 3600,
             fingerprint=fingerprint,

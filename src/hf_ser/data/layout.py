@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hf_ser.data.emobox import EmoBoxFolds, emobox_folds, emobox_names, emobox_split
 from hf_ser.data.protocols import (
     SPLITS,
     ProtocolError,
@@ -57,16 +58,32 @@ class Assignment:
     no_folds: str | None = None  # why there are no k-fold configs (k == 0)
     given: list[str] | None = None  # the split the data itself gave each clip (a user's corpus with splits)
     no_speakers: str | None = None  # why there are no speaker configs (the data names no speakers)
+    emobox: EmoBoxFolds | None = None  # EmoBox's fold roles (--emobox-folds)
 
     def block(self, i: int) -> tuple:
-        """The clip's block key: (corpus, random, speaker, own, fold), and the given split where the data has one."""
+        """The clip's block key: (corpus, random, speaker, own, fold), then the given split where the data has one
+        and the EmoBox role where the build asked for EmoBox's folds."""
         key = (self.corpus[i], self.random[i], self.speaker[i], self.own[i], self.fold[i])
-        return (*key, self.given[i]) if self.given is not None else key
+        key += (self.given[i],) if self.given is not None else ()
+        return key + ((self.emobox.roles[i],) if self.emobox is not None else ())
+
+    def parts(self, key: tuple) -> tuple[tuple, str | None, str | None]:
+        """(the five fields, the given split, the EmoBox role) of a block key; None for what the build has not."""
+        rest = list(key[5:])
+        given = rest.pop(0) if self.given is not None else None
+        return key[:5], given, rest.pop(0) if self.emobox is not None else None
+
+    def split_of(self, protocol: str, key: tuple) -> str | None:
+        base, given, role = self.parts(key)
+        if "emobox_fold" in protocol:
+            single = len(set(self.corpus)) == 1
+            return emobox_split(protocol, base[0], base[1], role or "", single=single)
+        return split_of_block(protocol, *base, given or "", k=self.k)
 
     def indices(self, protocol: str) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {s: [] for s in SPLITS}
         for i in range(len(self.corpus)):
-            split = split_of_block(protocol, *self.block(i), k=self.k)
+            split = self.split_of(protocol, self.block(i))
             if split is not None:
                 out[split].append(i)
         return out
@@ -81,7 +98,8 @@ def _split_labels(idx: dict[str, list[int]], n: int) -> list[str]:
 
 
 def assign_protocols(rows: list[dict], *, test_size: float, validation_size: float, seed: int, k: int,
-                     stratify_by_label: bool = False, require_speakers: bool = True) -> Assignment:  # fmt: skip
+                     stratify_by_label: bool = False, require_speakers: bool = True,
+                     emobox: bool = False) -> Assignment:  # fmt: skip
     """Every protocol's split of every clip. Rows without a speaker (``speaker`` None: data that names none) get no
     speaker protocols; rows with a ``given`` split (a user's data) get the ``default`` config too.
     ``stratify_by_label`` makes the speaker rules stratify by label as well (a user's corpus); without
@@ -136,7 +154,8 @@ def assign_protocols(rows: list[dict], *, test_size: float, validation_size: flo
         # speaker protocol (else the random one) validates on, so it shares no speaker with training
         base = speaker if not no_speakers else random_labels
         given = ["validation" if g == "train" and b == "validation" else g for g, b in zip(given, base, strict=True)]
-    return Assignment(corpus, random_labels, speaker, own, folds, k, rule, no_folds, given, no_speakers)
+    boxes = emobox_folds(rows, seed=seed) if emobox else None
+    return Assignment(corpus, random_labels, speaker, own, folds, k, rule, no_folds, given, no_speakers, boxes)
 
 
 def write_blocks(
@@ -168,8 +187,11 @@ def write_blocks(
     for key in sorted(members, key=lambda b: (CORPORA.index(b[0]) if b[0] in CORPORA else 99, *b)):
         rows = members[key]
         n = max(1, math.ceil(sum(row_bytes[i] for i in rows) / MAX_SHARD_BYTES))
-        corpus, rnd, spk, own, fold, *given = key
-        stem = f"{corpus}-r_{rnd}-s_{spk or 'none'}-c_{own}-f{fold}" + (f"-g_{given[0] or 'none'}" if given else "")
+        (corpus, rnd, spk, own, fold), given, role = assignment.parts(key)
+        stem = f"{corpus}-r_{rnd}-s_{spk or 'none'}-c_{own}-f{fold}" + (
+            f"-g_{given or 'none'}" if given is not None else ""
+        )
+        stem += f"-e_{role or 'none'}" if role is not None else ""
         names = []
         for shard in _contiguous_shards(rows, n):
             name = f"data/{stem}-{fingerprint}-{len(names):05d}-of-{n:05d}.parquet"
@@ -206,11 +228,17 @@ def protocol_files(assignment: Assignment, files: dict[tuple, list[str]], corpor
         left_out["speaker"] = assignment.no_speakers
     if assignment.no_folds:
         left_out["speaker_fold*"] = assignment.no_folds
-    for protocol in protocol_names(corpora, assignment.k, given=assignment.given is not None,
-                                   speakers=not assignment.no_speakers):  # fmt: skip
+    names_ = protocol_names(corpora, assignment.k, given=assignment.given is not None,
+                            speakers=not assignment.no_speakers)  # fmt: skip
+    if assignment.emobox is not None:
+        single = len(set(corpora)) == 1
+        names_ += emobox_names(assignment.emobox.k, single=single)
+        for c, why in assignment.emobox.none.items():
+            left_out["emobox_fold*" if single else f"{c}_emobox_fold*"] = why
+    for protocol in names_:
         by_split: dict[str, list[str]] = {s: [] for s in SPLITS}
         for key, names in files.items():
-            split = split_of_block(protocol, *key, k=assignment.k)
+            split = assignment.split_of(protocol, key)
             if split is not None:
                 by_split[split].extend(names)
         empty = [s for s in SPLITS if not by_split[s]]

@@ -106,6 +106,10 @@ def _rules(report, cfg, carved: bool) -> list[tuple[str, str]]:
                                    carved=" (validation: the train clips the speaker protocol validates on)" if carved else "")  # fmt: skip
         elif p.startswith("loco_"):
             how = f"leave one corpus out: test = all of {p.removeprefix('loco_')}; train and validation = the others'"
+        elif "emobox_fold" in p:
+            corpus = p.split("_emobox_fold")[0] if not p.startswith("emobox_fold") else next(iter(report.emobox_rule))
+            how = (f"EmoBox's rule for {corpus}: {report.emobox_rule.get(corpus, '?')}; test as the rule says, "
+                   "validation = the train clips of the random split's validation (EmoBox trains without one)")  # fmt: skip
         elif p.startswith("speaker_fold"):
             how = (f"speaker {cfg.folds}-fold: every speaker in one test fold, folds stratified by label; fold k tests, "
                    "fold k+1 validates, the rest train")  # fmt: skip
@@ -151,9 +155,8 @@ def render_own_dataset_card(cfg, report, split_tables, features, *, folder, comm
     locations = {**cfg.corpora, **cfg.more_corpora, **cfg.sources}
     sources = [{"corpus": s.corpus, "location": locations.get(s.corpus, s.root), "kind": s.kind,
                 "columns": ", ".join(f"{r}: `{c}`" for r, c in s.columns.items() if c),
-                "clips": len(s.utterances), "skipped": len(s.skipped)} for s in report.sources]  # fmt: skip
-    carved = "default" in report.configs and not any(getattr(u, "given", None) == "validation"
-                                                      for s in report.sources for u in s.utterances)  # fmt: skip
+                "clips": s.n_utterances, "skipped": len(s.skipped)} for s in report.sources]  # fmt: skip
+    carved = "default" in report.configs and not any(s.gives_validation for s in report.sources)
     extra = [c for c in features if c not in ("audio", "label", "corpus", "speaker", "gender", "text", "intensity",
                                              "language", "raw_label", "file", "duration", "original_sampling_rate")]  # fmt: skip
     return DatasetCard.from_template(

@@ -70,12 +70,31 @@ class ScanResult:
     utterances: list[Utterance] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     ignored_non_audio: int = 0
+    # What release() keeps of the records: clips per label, how many, whether the data gave a validation split.
+    released: tuple[dict[str, int], int, bool] | None = None
 
     def counts(self) -> dict[str, int]:
+        if self.released is not None:
+            return dict(self.released[0])
         out: dict[str, int] = {}
         for u in self.utterances:
             out[u.emotion] = out.get(u.emotion, 0) + 1
         return out
+
+    @property
+    def n_utterances(self) -> int:
+        return self.released[1] if self.released is not None else len(self.utterances)
+
+    @property
+    def gives_validation(self) -> bool:
+        return self.released[2] if self.released is not None else any(u.given == "validation" for u in self.utterances)
+
+    def release(self) -> None:
+        """Drop the records, keeping what a build's card reads of them: a build's rows hold their own copy, and a
+        corpus's worth of records twice over is what made its memory grow with the corpus."""
+        if self.released is None:
+            self.released = (self.counts(), len(self.utterances), self.gives_validation)
+        self.utterances = []
 
 
 def _lossless(file: str) -> bool:
