@@ -353,9 +353,13 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
         if cache.resumed:
             logger.warning("resuming: %d clips decoded by an interrupted build are read back from %s",
                            cache.resumed, cache.folder)  # fmt: skip
+        for s in scans:
+            s.release()  # `utterances` holds the records from here on, then the rows do
         decoded = decode_into(cache, utterances, cfg.num_proc)
+        cache.forget_entries()  # `decoded` says where each clip's audio is; the index is not needed in memory again
         rows = []
-        for u, entry in zip(utterances, decoded, strict=True):
+        for i, (u, entry) in enumerate(zip(utterances, decoded, strict=True)):
+            utterances[i] = decoded[i] = None  # each record is held once: as an Utterance, then as its row
             if not entry["ok"]:
                 skipped.append((u.corpus, u.file, "audio", entry["reason"]))
                 continue
@@ -363,9 +367,6 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
             rows.append({**record, "decoded": (entry["offset"], entry["length"]), "sha1": entry["sha1"],
                          "duration": entry["duration"], "orig_sr": entry["orig_sr"]})  # fmt: skip
         del decoded, utterances
-        for s in scans:
-            s.release()  # the rows are the records from here on
-        cache.forget_entries()  # the rows say where their audio is; the index is not needed in memory again
         rows, dup_skips = _resolve_identical_audio(rows)
         skipped.extend(dup_skips)
         rows, plan = _relabel(rows, scans, cfg, skipped)
