@@ -5,6 +5,7 @@ file, GB18030 label files, the IEMOCAP_full_release/ level), and a build of one 
 from __future__ import annotations
 
 import json
+import subprocess
 import zlib
 from pathlib import Path
 
@@ -164,3 +165,72 @@ def test_msp_podcast_consensus_labels_official_splits_and_what_is_skipped(tmp_pa
     assert "labelled in Labels/labels_consensus" in why["MSP-PODCAST_0009_0001.wav"]
     with pytest.raises(CorpusError, match="no Labels/labels_consensus.csv"):
         MORE_CORPORA["msp_podcast"][1](tmp_path / "MSP-Podcast" / "Audios")
+
+
+def test_emozionalmente_samples_and_users_tables(tmp_path):
+    root = tmp_path / "emozionalmente"
+    samples = ["file_name,actor,sentence,emotion_expressed"]
+    for i, (actor, emotion) in enumerate([(a, e) for a in ("anna", "marco") for e in ("anger", "joy", "neutrality")]):
+        _wav(root / "audio" / f"{i}_{actor}.wav")
+        samples.append(f"{i}_{actor}.wav,{actor},Il treno parte alle sei,{emotion}")
+    samples += ["9_anna.wav,anna,Una frase,boredom", "10_anna.wav,anna,Una frase,sadness"]
+    _wav(root / "audio" / "9_anna.wav")
+    _wav(root / "audio" / "stray.wav")
+    (root / "metadata").mkdir()
+    (root / "metadata" / "samples.csv").write_text("\n".join(samples) + "\n")
+    (root / "metadata" / "users.csv").write_text("username,gender,age\nanna,female,31\nmarco,male,45\n")
+    scan = MORE_CORPORA["emozionalmente"][1](root)
+    assert len(scan.utterances) == 6
+    u = next(u for u in scan.utterances if u.file == "audio/4_marco.wav")
+    assert (u.emotion, u.raw_label, u.speaker, u.gender, u.text) == ("happy", "joy", "emozionalmente_marco", "male",
+                                                                       "Il treno parte alle sei")  # fmt: skip
+    assert dict(u.extra) == {"age": "45"}
+    why = {s.file: s.reason for s in scan.skipped}
+    assert "unknown emotion_expressed 'boredom'" in why["audio/9_anna.wav"]
+    assert "no line for it" in why["audio/stray.wav"]
+    assert "no audio file" in why["audio/10_anna.wav"]
+
+
+def _mp4(path: Path) -> None:
+    wav = path.with_suffix(".wav")
+    seed = zlib.crc32(str(path).encode())  # by the whole path: the same dia/utt name in each split is another clip
+    write_wav(wav, seconds=0.6, freq=150 + seed % 200, seed=seed)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-c:a", "aac", str(path)], check=True)
+    wav.unlink()
+
+
+def test_meld_tables_split_folders_mp4_audio_and_a_build(tmp_path):
+    from datasets import load_dataset
+
+    root = tmp_path / "MELD.Raw"
+    header = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime"
+    speakers = ["Ross", "Rachel", "Joey", "Monica", "Chandler", "Phoebe", "Mr. Heckles"]
+    tables = {"train/train_sent_emo.csv": "train/train_splits", "dev_sent_emo.csv": "dev_splits_complete",
+              "test_sent_emo.csv": "output_repeated_splits_test"}  # fmt: skip
+    for table, folder in tables.items():
+        lines = [header]
+        for d in range(3):
+            for u in range(4):
+                spk, emo = speakers[(d * 4 + u) % 7], ["neutral", "joy", "anger", "sadness"][u]
+                lines.append(f'{d * 4 + u},"Oh, it’s {spk}!",{spk},{emo},positive,{d},{u},1,{d + 1},0,1')
+                prefix = "final_videos_test" if folder.startswith("output") and u == 0 else ""
+                if (d, u) != (2, 3):
+                    _mp4(root / folder / f"{prefix}dia{d}_utt{u}.mp4")
+        (root / table).parent.mkdir(parents=True, exist_ok=True)
+        (root / table).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _mp4(root / "dev_splits_complete" / "dia9_utt0.mp4")
+    scan = MORE_CORPORA["meld"][1](root)
+    assert len(scan.utterances) == 33  # 3 splits x 11 clips; the same dia/utt ids in every split are distinct clips
+    u = next(u for u in scan.utterances if u.file == "output_repeated_splits_test/final_videos_testdia1_utt0.mp4")
+    assert (u.emotion, u.raw_label, u.speaker, u.key) == ("neutral", "neutral", "meld_Chandler", "test/dia1_utt0")
+    assert dict(u.extra)["official_split"] == "test" and u.text == "Oh, it’s Chandler!"
+    assert next(u for u in scan.utterances if "Heckles" in u.speaker).speaker == "meld_Mr._Heckles"
+    why = {s.file: s.reason for s in scan.skipped}
+    assert "no line for it in dev_sent_emo.csv" in why["dev_splits_complete/dia9_utt0.mp4"]
+    assert why["validation/dia2_utt3"] == "in dev_sent_emo.csv but no clip"
+    build = load_script("dataset_scripts/build.py")
+    out = tmp_path / "meld"
+    assert build.main(["--corpus", f"meld={root}", "--emobox-folds", "--output", str(out), "--num-proc", "1"]) == 0
+    ds = load_dataset(str(out), "emobox_fold1")
+    assert [len(ds[s]) for s in ("train", "validation", "test")] == [11, 11, 11]  # MELD's official split
+    assert min(ds["test"]["duration"]) > 0.5  # decoded from the mp4s AAC tracks (0.6 s clips)

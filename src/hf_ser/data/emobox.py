@@ -7,7 +7,7 @@ EmoBox (``EmoBox/utils/preprocess_utils.py``, ``write_folds``) decides per corpu
 - 4-6 speakers with equal counts: leave one speaker out, one fold per speaker;
 - more than 6 with equal counts: ``speakers // 4`` folds, speakers shuffled and dealt round-robin.
 Its own folds where it defines them: IEMOCAP leaves one session out (5 folds), MSP-Podcast is Train / Development /
-Test1; EmoDB's are the lists ``lists/cv_k_fold1-5`` of EmoBox's download, which the TU Berlin release does not hold.
+Test1, MELD train / dev / test; EmoDB's are the lists ``lists/cv_k_fold1-5`` of EmoBox's download, which the TU Berlin release does not hold.
 
 What cannot be the same: EmoBox samples in the order ``os.walk`` gives and shuffles without a seed, so its clips per
 fold differ from run to run; here the order is sorted and the seed is the build's, so the folds are reproducible
@@ -57,11 +57,13 @@ def emobox_folds(rows: list[dict], *, seed: int) -> EmoBoxFolds:
         if corpus in NO_FOLDS:
             out.none[corpus] = NO_FOLDS[corpus]
             continue
-        if corpus == "msp_podcast":
-            official = {"train": "t", "validation": "v", "test1": "f1"}
+        if corpus in ("msp_podcast", "meld"):
+            official = {"train": "t", "validation": "v", "test1" if corpus == "msp_podcast" else "test": "f1"}
             for i in idx:
                 roles[i] = official.get(_extra(rows[i], "official_split") or "", "")
-            out.k[corpus], out.rule[corpus] = 1, "the official split: Train, Development (validation), Test1"
+            out.k[corpus] = 1
+            out.rule[corpus] = ("the official split: Train, Development (validation), Test1" if corpus == "msp_podcast"
+                                else "the official split: train, dev (validation), test")  # fmt: skip
             continue
         if corpus == "iemocap":
             sessions = sorted({int(_extra(rows[i], "session") or 0) for i in idx})

@@ -35,6 +35,7 @@ from hf_ser.data.corpora.label_files import ESD, IEMOCAP, scan_esd, scan_iemocap
 from hf_ser.data.corpora.msp_podcast import MSP_PODCAST, scan_msp_podcast
 from hf_ser.data.corpora.ravdess import scan_ravdess
 from hf_ser.data.corpora.savee import scan_savee
+from hf_ser.data.corpora.table_corpora import EMOZIONALMENTE, MELD, scan_emozionalmente, scan_meld
 from hf_ser.data.corpora.tess import scan_tess
 
 __all__ = [
@@ -67,6 +68,8 @@ MORE_CORPORA = {
         (IEMOCAP, scan_iemocap),
         (ESD, scan_esd),
         (MSP_PODCAST, scan_msp_podcast),
+        (EMOZIONALMENTE, scan_emozionalmente),
+        (MELD, scan_meld),
         (ASVP_ESD, scan_asvp_esd),
         (MEAD, scan_mead),
         (EMOV_DB, scan_emov_db),
