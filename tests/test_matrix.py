@@ -67,3 +67,17 @@ def test_matrix_scores_every_cell_on_shared_labels_and_resumes(demo_dataset, tin
                     "--labels", "calm,fear", "--output_dir", str(tmp_path / "m2"), "--device", "cpu"]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert err.startswith("error: --model") and "no label in common" in err and err.count("\n") == 1
+
+
+def test_a_cell_on_another_config_of_the_models_training_dataset_is_flagged(tmp_path):
+    from hf_ser.evaluation.matrix import overlap_note, trained_on
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps({"dataset": str(tmp_path / "data"), "protocol": "speaker"}))
+    trained = trained_on(str(run))
+    assert trained == (str(tmp_path / "data"), "speaker")
+    assert overlap_note(trained, str(tmp_path / "data"), "speaker") is None  # its own test split is held out
+    assert "can hold clips it trained on" in overlap_note(trained, str(tmp_path / "data" / "."), "loco_savee")
+    assert overlap_note(trained, str(tmp_path / "other"), "loco_savee") is None
+    assert trained_on(str(tmp_path / "no-run")) is None and trained_on("org/hub-model") is None

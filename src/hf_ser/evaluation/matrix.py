@@ -54,6 +54,32 @@ def _cell_from(results: dict, folder: Path) -> MatrixCell:
     )  # fmt: skip
 
 
+def trained_on(model: str) -> tuple[str, str] | None:
+    """(dataset, protocol) a local run folder was trained on, from its results.json; None for a Hub id or a model
+    that does not say."""
+    path = Path(model) / "results.json"
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(results, dict) or not results.get("dataset") or not results.get("protocol"):
+        return None
+    return str(results["dataset"]), str(results["protocol"])
+
+
+def _same_dataset(a: str, b: str) -> bool:
+    return a == b or Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def overlap_note(trained: tuple[str, str] | None, dataset: str, config: str) -> str | None:
+    """Why a cell's test may hold the model's training clips: another config of the dataset it trained on (the
+    model's own config keeps its test out of training; another config's test, such as a LOCO or per-corpus one,
+    need not)."""
+    if trained is None or not _same_dataset(trained[0], dataset) or trained[1] == config:
+        return None
+    return f"trained on {Path(trained[0]).name}:{trained[1]}; this config's test can hold clips it trained on"
+
+
 def _finished(folder: Path, model: str, dataset: str, config: str, split: str, options: dict) -> dict | None:
     path = folder / "results.json"
     if not path.is_file():
@@ -100,7 +126,11 @@ def score_matrix(models: Sequence[str], datasets: Sequence[str], output_dir: str
             write_json(results, folder / "results.json")
         else:
             reused += 1
-        cells.append(_cell_from(results, folder))
+        cell = _cell_from(results, folder)
+        cell["overlap"] = overlap_note(trained_on(model), dataset, config)
+        if cell["overlap"]:
+            logger.warning("%s on %s:%s: %s", model, dataset, config, cell["overlap"])
+        cells.append(cell)
     if reused:
         logger.info("%d of %d cells read back from earlier runs (delete a cell's folder to recompute it)",
                     reused, len(todo))  # fmt: skip
@@ -130,13 +160,14 @@ def matrix_markdown(cells: Sequence[MatrixCell]) -> str:
         row = {(c["dataset"], c["protocol"]): c for c in cells if c["model"] == model}
         lines.append(f"| {Path(model).name} | " + " | ".join(
             f"UAR {_ci(row[k]['uar'], row[k]['uar_ci'])}<br>acc {_ci(row[k]['accuracy'], row[k]['accuracy_ci'])}"
-            if k in row else "" for k in cols) + " |")  # fmt: skip
+            + (" (!)" if row[k].get("overlap") else "") if k in row else "" for k in cols) + " |")  # fmt: skip
     lines += ["", "UAR and accuracy in %, 95% bootstrap intervals over speakers where the split names them (else over "
               "clips). Each cell is scored on the labels its model and dataset share:", ""]  # fmt: skip
     for c in cells:
         scope = "all labels" if c["same_label_set"] else "shared labels"
         lines.append(f"- {Path(c['model']).name} x {Path(c['dataset']).name}:{c['protocol']}/{c['split']}: "
-                     f"{c['num_samples']} clips, {scope} {', '.join(c['labels'])} (intervals over {c['interval_over']})")  # fmt: skip
+                     f"{c['num_samples']} clips, {scope} {', '.join(c['labels'])} (intervals over {c['interval_over']})"
+                     + (f"; (!) {c['overlap']}" if c.get("overlap") else ""))  # fmt: skip
     return "\n".join(lines)
 
 
@@ -157,7 +188,9 @@ def plot_matrix(cells: Sequence[MatrixCell], path: str | Path) -> Path:
         grid[i, j] = 100 * c["uar"]
         ci = c["uar_ci"]
         band = f"\n[{100 * ci[0]:.0f}, {100 * ci[1]:.0f}]" if ci and all(x == x for x in ci) else ""
-        text[i][j] = f"{100 * c['uar']:.1f}{band}\n{len(c['labels'])} labels"
+        text[i][j] = f"{100 * c['uar']:.1f}{band}\n{len(c['labels'])} labels" + (
+            "\n(!) may hold training" if c.get("overlap") else ""
+        )
     fig, ax = plt.subplots(figsize=(1.9 * len(cols) + 2.5, 0.9 * len(models) + 1.8), dpi=120)
     im = ax.imshow(grid, vmin=0, vmax=100, cmap="viridis", aspect="auto")
     for i in range(len(models)):
