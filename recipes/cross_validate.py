@@ -6,7 +6,8 @@
     python recipes/cross_validate.py --protocols speaker_fold0,speaker_fold1 --config recipes/demo/full.yaml
 
 --protocols is a comma list of dataset configs, or kfold (every speaker_fold<k> of the dataset), loco (every
-loco_<corpus>) or corpora (each corpus's own config). --dataset is any dataset recipes/train.py takes (a manifest
+loco_<corpus>), corpora (each corpus's own config), emobox (every emobox_fold<k> of a build with --emobox-folds) or
+emobox:<corpus> (that corpus's <corpus>_emobox_fold<k> in a mix). --dataset is any dataset recipes/train.py takes (a manifest
 too). Every other flag is recipes/train.py's; each config's run goes to <output_dir>/<config>, and
 <output_dir>/cross_validation.{md,json} hold the per-config rows and the mean +- std (with each run's 95% bootstrap
 intervals).

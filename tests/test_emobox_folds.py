@@ -130,3 +130,15 @@ def test_a_mix_names_folds_per_corpus_and_says_why_emodb_has_none(tmp_path):
     card = (out / "README.md").read_text()
     assert "emovo_emobox_fold6" in card and "emodb_emobox_fold" not in card.split("configs:")[1].split("---")[0]
     assert "lists/cv_k_fold1-5" in card
+
+
+def test_cross_validation_expands_emobox_folds_in_order(monkeypatch):
+    import hf_ser.evaluation.crossval as crossval
+
+    names = ["random", "speaker", "emovo_emobox_fold10", "emovo_emobox_fold2", "emovo_emobox_fold1", "emovo",
+             "tess_emobox_fold1", "emobox_fold1"]  # fmt: skip
+    monkeypatch.setattr(crossval, "dataset_configs", lambda dataset, source_options=None: names)
+    assert crossval.expand_protocols("emobox:emovo", "d") == ["emovo_emobox_fold1", "emovo_emobox_fold2",
+                                                               "emovo_emobox_fold10"]  # fmt: skip
+    assert crossval.expand_protocols("emobox", "d") == ["emobox_fold1"]
+    assert crossval.expand_protocols("corpora", "d") == ["emovo"]

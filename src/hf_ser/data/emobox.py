@@ -7,7 +7,8 @@ EmoBox (``EmoBox/utils/preprocess_utils.py``, ``write_folds``) decides per corpu
 - 4-6 speakers with equal counts: leave one speaker out, one fold per speaker;
 - more than 6 with equal counts: ``speakers // 4`` folds, speakers shuffled and dealt round-robin.
 Its own folds where it defines them: IEMOCAP leaves one session out (5 folds), MSP-Podcast is Train / Development /
-Test1, MELD train / dev / test; EmoDB's are the lists ``lists/cv_k_fold1-5`` of EmoBox's download, which the TU Berlin release does not hold.
+Test1, MELD train / dev / test; EmoDB's are the lists ``lists/cv_k_fold1-5`` of EmoBox's download, which the TU
+Berlin release does not hold.
 
 What cannot be the same: EmoBox samples in the order ``os.walk`` gives and shuffles without a seed, so its clips per
 fold differ from run to run; here the order is sorted and the seed is the build's, so the folds are reproducible

@@ -36,9 +36,13 @@ def expand_protocols(spec: str, dataset: str, source_options=None) -> list[str]:
         )
     elif spec == "loco":
         names = [c for c in available if c.startswith("loco_")]
+    elif spec == "emobox" or spec.startswith("emobox:"):  # EmoBox's folds (build.py --emobox-folds)
+        prefix = "emobox_fold" if spec == "emobox" else f"{spec.split(':', 1)[1]}_emobox_fold"
+        names = sorted((c for c in available if c.startswith(prefix) and c.removeprefix(prefix).isdigit()),
+                       key=lambda c: int(c.removeprefix(prefix)))  # fmt: skip
     elif spec == "corpora":
         names = [c for c in available if c in CORPORA or not (c in ("default", "random", "speaker")
-                                                             or c.startswith(("loco_", "speaker_fold")))]  # fmt: skip
+                 or c.startswith(("loco_", "speaker_fold")) or "emobox_fold" in c)]  # fmt: skip
     else:
         names = [p.strip() for p in spec.split(",") if p.strip()]
     repeated = sorted({n for n in names if names.count(n) > 1})
