@@ -40,6 +40,7 @@ REQUIRED = {
     "test_build_memory": ("case", "builder", "hours", "clips", "wall_s", "clips_per_s", "peak_rss_mb",
                           "worker_peak_rss_mb"),
     "test_onnx_graph_rewrites": ("arch", "rounds", "plain_3s", "rewritten_3s", "plain_10s", "rewritten_10s"),
+    "test_torch_cpu_batching": ("arch", "windows", "rounds", "threads", "one_at_a_time_s", "one_batch_s"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
                          "data_wait_share", "peak_memory_mb", "projected_50_epochs_min"),
 }  # fmt: skip
@@ -263,6 +264,12 @@ def throughput_table(data) -> list[str]:
                 f"on 10 s; as hf-ser exports it (eager attention, 2-d convs) {1000 * g['rewritten_3s']:.0f} ms / "
                 f"{1000 * g['rewritten_10s']:.0f} ms ({g['plain_3s'] / g['rewritten_3s']:.2f}x / "
                 f"{g['plain_10s'] / g['rewritten_10s']:.2f}x)."]  # fmt: skip
+    batching = _rows(data, "test_torch_cpu_batching")
+    if batching:
+        b = batching[0]["extra_info"]
+        out += ["", f"torch backend, {b['arch']} shapes, {b['windows']} windows of 3 s on {b['threads']} threads, median "
+                f"of {b['rounds']} interleaved rounds: one at a time (the CPU default) {b['one_at_a_time_s']:.2f} s, "
+                f"in one batch {b['one_batch_s']:.2f} s ({b['one_batch_s'] / b['one_at_a_time_s']:.2f}x as long)."]  # fmt: skip
     return [*out, ""]
 
 

@@ -239,3 +239,33 @@ def test_onnx_graph_rewrites(benchmark, info, tmp_path_factory):
                 plain_3s=medians[3]["plain"], rewritten_3s=medians[3]["hf-ser"],
                 plain_10s=medians[10]["plain"], rewritten_10s=medians[10]["hf-ser"])  # fmt: skip
     assert all(np.isfinite(v) for m in medians.values() for v in m.values())
+
+
+def test_torch_cpu_batching(benchmark, info, tmp_path_factory):
+    """hf-ser's torch backend on the CPU: 16 windows of 3 s one at a time (its default there) vs in one batch (as on
+    a GPU), interleaved rounds in one process."""
+    import torch
+
+    from hf_ser.inference.predict import EmotionPredictor
+
+    setup = _setup(tmp_path_factory)
+    rng = np.random.default_rng(1)
+    windows = [(0.1 * rng.standard_normal(3 * 16_000)).astype(np.float32) for _ in range(4 if SMOKE else 16)]
+    predictors = {"one_at_a_time": EmotionPredictor.from_pretrained(str(setup["model"])),
+                  "one_batch": EmotionPredictor.from_pretrained(str(setup["model"]), batch_seconds=60.0)}  # fmt: skip
+    assert predictors["one_at_a_time"].max_batch_size == 1 and predictors["one_batch"].max_batch_size > 1
+    for p in predictors.values():
+        p.predict_arrays(windows[:2])
+    rounds = 1 if SMOKE else 3
+    times = {name: [] for name in predictors}
+    for _ in range(rounds):  # interleaved: both see the same machine state
+        for name, p in predictors.items():
+            t0 = time.perf_counter()
+            probs = p.predict_arrays(windows)
+            times[name].append(time.perf_counter() - t0)
+            assert np.isfinite(probs).all()
+    benchmark.group = "torch backend batching, CPU"
+    benchmark.pedantic(lambda: predictors["one_at_a_time"].predict_arrays(windows[:1]), rounds=1, iterations=1)
+    info.update(arch="tiny" if SMOKE else "hubert-base", windows=len(windows), rounds=rounds,
+                threads=torch.get_num_threads(), one_at_a_time_s=float(np.median(times["one_at_a_time"])),
+                one_batch_s=float(np.median(times["one_batch"])))  # fmt: skip

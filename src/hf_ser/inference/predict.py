@@ -130,7 +130,7 @@ class EmotionPredictor:
         self.dtype = dtype
         self.rate = int(feature_extractor.sampling_rate)
         if batch_seconds is None and self.device.type == "cpu" and backend == "torch":
-            # One clip per forward pass: on 2 CPU cores torch ran a batch of 16 3 s windows of hubert-base 1.24x
+            # One clip per forward pass: on 2 CPU cores torch ran a batch of 16 3 s windows of hubert-base 1.19x
             # slower than the same windows one at a time, while ONNX Runtime's int8 model gained from 60 s batches
             # (README, "Throughput"); an accelerator wants big batches.
             batch_seconds, max_batch_size = 60.0, 1
