@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from hf_ser.data.emobox import EmoBoxFolds, emobox_folds, emobox_names, emobox_split
@@ -67,6 +68,11 @@ class Assignment:
         key += (self.given[i],) if self.given is not None else ()
         return key + ((self.emobox.roles[i],) if self.emobox is not None else ())
 
+    @cached_property
+    def single_corpus(self) -> bool:
+        """The build holds one corpus (its EmoBox configs are named ``emobox_fold<k>``, not ``<corpus>_...``)."""
+        return len(set(self.corpus)) == 1
+
     def parts(self, key: tuple) -> tuple[tuple, str | None, str | None]:
         """(the five fields, the given split, the EmoBox role) of a block key; None for what the build has not."""
         rest = list(key[5:])
@@ -76,8 +82,7 @@ class Assignment:
     def split_of(self, protocol: str, key: tuple) -> str | None:
         base, given, role = self.parts(key)
         if "emobox_fold" in protocol:
-            single = len(set(self.corpus)) == 1
-            return emobox_split(protocol, base[0], base[1], role or "", single=single)
+            return emobox_split(protocol, base[0], base[1], role or "", single=self.single_corpus)
         return split_of_block(protocol, *base, given or "", k=self.k)
 
     def indices(self, protocol: str) -> dict[str, list[int]]:
@@ -231,7 +236,7 @@ def protocol_files(assignment: Assignment, files: dict[tuple, list[str]], corpor
     names_ = protocol_names(corpora, assignment.k, given=assignment.given is not None,
                             speakers=not assignment.no_speakers)  # fmt: skip
     if assignment.emobox is not None:
-        single = len(set(corpora)) == 1
+        single = assignment.single_corpus
         names_ += emobox_names(assignment.emobox.k, single=single)
         for c, why in assignment.emobox.none.items():
             left_out["emobox_fold*" if single else f"{c}_emobox_fold*"] = why

@@ -115,6 +115,7 @@ def score_matrix(models: Sequence[str], datasets: Sequence[str], output_dir: str
     options = {"label_map": dict(label_map or {}), "labels": list(labels) if labels else None}
     cells: list[MatrixCell] = []
     todo = [(m, d, c) for m in models for d, c in specs]
+    trained = {m: trained_on(m) for m in models}
     reused = 0
     for model, dataset, config in tqdm(todo, desc="Matrix cells", unit="cell"):
         folder = out / "cells" / f"{_slug(model)}__{_slug(dataset)}__{_slug(config)}"
@@ -127,7 +128,7 @@ def score_matrix(models: Sequence[str], datasets: Sequence[str], output_dir: str
         else:
             reused += 1
         cell = _cell_from(results, folder)
-        cell["overlap"] = overlap_note(trained_on(model), dataset, config)
+        cell["overlap"] = overlap_note(trained[model], dataset, config)
         if cell["overlap"]:
             logger.warning("%s on %s:%s: %s", model, dataset, config, cell["overlap"])
         cells.append(cell)

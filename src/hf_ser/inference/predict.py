@@ -129,12 +129,14 @@ class EmotionPredictor:
         self.device = torch.device(device)
         self.dtype = dtype
         self.rate = int(feature_extractor.sampling_rate)
-        if batch_seconds is None and self.device.type == "cpu" and backend == "torch":
-            # One clip per forward pass: on 2 CPU cores torch ran a batch of 16 3 s windows of hubert-base 1.19x
-            # slower than the same windows one at a time, while ONNX Runtime's int8 model gained from 60 s batches
-            # (README, "Throughput"); an accelerator wants big batches.
-            batch_seconds, max_batch_size = 60.0, 1
-        self.batch_samples = int((60.0 if batch_seconds is None else batch_seconds) * self.rate)
+        if batch_seconds is None:
+            batch_seconds = 60.0
+            if self.device.type == "cpu" and backend == "torch":
+                # One clip per forward pass: on 2 CPU cores torch ran a batch of 16 3 s windows of hubert-base 1.19x
+                # slower than the same windows one at a time, while ONNX Runtime's int8 model gained from 60 s
+                # batches (README, "Throughput"); an accelerator wants big batches.
+                max_batch_size = 1
+        self.batch_samples = int(batch_seconds * self.rate)
         # Whisper sees at most its 30 s window (its extractor cuts the rest): longer audio must go through windows.
         self.max_input_seconds = max_input_seconds(feature_extractor)
         self._fixed_samples = fixed_input_samples(feature_extractor)

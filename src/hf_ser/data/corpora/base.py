@@ -16,6 +16,7 @@ __all__ = [
     "Skipped",
     "UnparseableName",
     "Utterance",
+    "corpus_folder",
     "scan_tree",
 ]
 
@@ -116,6 +117,16 @@ def _is_lfs_pointer(path: Path, size: int) -> bool:
         return fh.read(len(_LFS_MAGIC)) == _LFS_MAGIC
 
 
+def corpus_folder(root: str | os.PathLike, display_name: str) -> Path:
+    """``root`` resolved, or CorpusError naming the corpus when it is not a folder."""
+    path = Path(root).expanduser()
+    if not path.exists():
+        raise CorpusError(f"{display_name}: folder not found: {path}")
+    if not path.is_dir():
+        raise CorpusError(f"{display_name}: not a folder: {path}")
+    return path.resolve()
+
+
 def scan_tree(
     corpus: str,
     root: str | os.PathLike,
@@ -129,12 +140,7 @@ def scan_tree(
     Names that do not parse, song/video files, Git LFS pointers, empty files and second copies of a recording
     are put in ``ScanResult.skipped`` with the reason; files that are not audio are only counted.
     """
-    root_path = Path(root).expanduser()
-    if not root_path.exists():
-        raise CorpusError(f"{display_name}: folder not found: {root_path}")
-    if not root_path.is_dir():
-        raise CorpusError(f"{display_name}: not a folder: {root_path}")
-    root_path = root_path.resolve()
+    root_path = corpus_folder(root, display_name)
     result = ScanResult(corpus=corpus, root=str(root_path))
     seen: dict[str, Utterance] = {}
     n_audio = n_lfs = 0

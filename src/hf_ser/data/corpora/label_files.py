@@ -10,7 +10,16 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from hf_ser.data.corpora.base import ANY_AUDIO, CorpusError, ScanResult, Skipped, UnparseableName, Utterance, scan_tree
+from hf_ser.data.corpora.base import (
+    ANY_AUDIO,
+    CorpusError,
+    ScanResult,
+    Skipped,
+    UnparseableName,
+    Utterance,
+    corpus_folder,
+    scan_tree,
+)
 from hf_ser.data.corpora.catalogue import CorpusInfo
 
 __all__ = ["ESD", "IEMOCAP", "scan_esd", "scan_iemocap"]
@@ -72,10 +81,7 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def scan_iemocap(root: str | os.PathLike) -> ScanResult:
-    root_path = Path(root).expanduser()
-    if not root_path.is_dir():
-        raise CorpusError(f"IEMOCAP: folder not found: {root_path}")
-    root_path = root_path.resolve()
+    root_path = corpus_folder(root, "IEMOCAP")
     sessions = _sessions(root_path)
     if not sessions:
         raise CorpusError(f"IEMOCAP: no Session1-Session5 folders in {root_path} (nor in its IEMOCAP_full_release/)")
@@ -165,10 +171,7 @@ _ESD_SPLITS = {"train": "train", "evaluation": "validation", "test": "test"}
 
 
 def scan_esd(root: str | os.PathLike) -> ScanResult:
-    root_path = Path(root).expanduser()
-    if not root_path.is_dir():
-        raise CorpusError(f"ESD: folder not found: {root_path}")
-    root_path = root_path.resolve()
+    root_path = corpus_folder(root, "ESD")
     labels: dict[str, tuple[str, str]] = {}  # utterance -> (English emotion, text)
     for f in sorted(root_path.glob("*/*.txt")) + sorted(root_path.glob("*/*/*.txt")):
         if not re.fullmatch(r"\d{4}", f.stem) or f.parent.name != f.stem:

@@ -9,7 +9,16 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from hf_ser.data.corpora.base import ANY_AUDIO, CorpusError, ScanResult, Skipped, UnparseableName, Utterance, scan_tree
+from hf_ser.data.corpora.base import (
+    ANY_AUDIO,
+    CorpusError,
+    ScanResult,
+    Skipped,
+    UnparseableName,
+    Utterance,
+    corpus_folder,
+    scan_tree,
+)
 from hf_ser.data.corpora.catalogue import CorpusInfo
 
 __all__ = ["MSP_PODCAST", "scan_msp_podcast"]
@@ -78,10 +87,7 @@ def _read_labels(path: Path) -> dict[str, dict[str, str]]:
 
 
 def scan_msp_podcast(root: str | os.PathLike) -> ScanResult:
-    root_path = Path(root).expanduser()
-    if not root_path.is_dir():
-        raise CorpusError(f"MSP-Podcast: folder not found: {root_path}")
-    root_path = root_path.resolve()
+    root_path = corpus_folder(root, "MSP-Podcast")
     label_path = _label_file(root_path)
     labels = _read_labels(label_path)
     where = label_path.relative_to(root_path).as_posix()

@@ -11,7 +11,16 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from hf_ser.data.corpora.base import ANY_AUDIO, CorpusError, ScanResult, Skipped, UnparseableName, Utterance, scan_tree
+from hf_ser.data.corpora.base import (
+    ANY_AUDIO,
+    CorpusError,
+    ScanResult,
+    Skipped,
+    UnparseableName,
+    Utterance,
+    corpus_folder,
+    scan_tree,
+)
 from hf_ser.data.corpora.catalogue import CorpusInfo
 
 __all__ = ["EMOZIONALMENTE", "MELD", "scan_emozionalmente", "scan_meld"]
@@ -27,13 +36,6 @@ def _need(rows: list[dict[str, str]], path: Path, columns: tuple[str, ...], disp
     missing = [c for c in columns if rows and c not in rows[0]]
     if missing:
         raise CorpusError(f"{display}: {path} has no column {missing[0]} (columns: {', '.join(rows[0])})")
-
-
-def _root(root: str | os.PathLike, display: str) -> Path:
-    path = Path(root).expanduser()
-    if not path.is_dir():
-        raise CorpusError(f"{display}: folder not found: {path}")
-    return path.resolve()
 
 
 # ------------------------------------------------------------------------------------------------ Emozionalmente
@@ -68,7 +70,7 @@ EMOZIONALMENTE = CorpusInfo(
 
 
 def scan_emozionalmente(root: str | os.PathLike) -> ScanResult:
-    root_path = _root(root, "Emozionalmente")
+    root_path = corpus_folder(root, "Emozionalmente")
     samples, users = root_path / "metadata" / "samples.csv", root_path / "metadata" / "users.csv"
     if not samples.is_file():
         raise CorpusError(f"Emozionalmente: no metadata/samples.csv in {root_path}")
@@ -133,7 +135,7 @@ _MELD_NAME = re.compile(r"^(?:final_videos_test)?dia(\d+)_utt(\d+)$")
 
 
 def scan_meld(root: str | os.PathLike) -> ScanResult:
-    root_path = _root(root, "MELD")
+    root_path = corpus_folder(root, "MELD")
     lines: dict[str, dict[str, str]] = {}  # split/dia<d>_utt<u> -> its table row
     for split, name in _MELD_TABLES.items():
         tables = (
