@@ -27,6 +27,7 @@ from hf_ser.data.decoding import decode_into
 from hf_ser.data.label_plan import LabelPlanError, plan_labels
 from hf_ser.data.layout import assign_protocols, load_eight_emotions, protocol_files, write_blocks
 from hf_ser.data.protocols import RESERVED_CONFIG_NAMES, SPLITS, ProtocolError, random_split, speaker_disjoint_split
+from hf_ser.data.records import rows_from
 from hf_ser.data.sources import SourceError, SourceOptions, SourceScan, read_source
 from hf_ser.data.staging import BuildError, check_no_overlap, prepare_output, swap_in
 from hf_ser.labels import CORPORA, EMOTIONS, merged_labels
@@ -242,11 +243,16 @@ def build_fingerprint(rows: list[dict], assignment, features) -> str:
     """
     h = hashlib.sha256()
     for i, r in enumerate(rows):
-        h.update("\x1f".join(str(r[k]) for k in ("corpus", "file", "emotion", "speaker", "gender", "sha1")).encode())
+        h.update("\x1f".join(str(r[k]) for k in ("corpus", "file", "emotion", "speaker", "gender")).encode())
+        h.update(b"\x1f" + _hex(r["sha1"]).encode())
         h.update("\x1f".join(map(str, assignment.block(i))).encode() + b"\x1e")
     h.update(json.dumps([assignment.k, assignment.corpus_rule], sort_keys=True).encode())
     h.update(json.dumps(features.to_dict(), sort_keys=True, default=str).encode())
     return h.hexdigest()[:12]
+
+
+def _hex(sha1) -> str:
+    return sha1.hex() if isinstance(sha1, bytes) else str(sha1)
 
 
 def _relabel(rows: list[dict], scans: list[ScanResult], cfg: BuildConfig, skipped: list) -> tuple[list[dict], object]:
@@ -293,7 +299,7 @@ def _table_maker(rows: list[dict], cfg: BuildConfig, features, extra: tuple[str,
     def table_of(indices: list[int]):
         part = [rows[i] for i in indices]
         data = {
-            "audio": [{"bytes": cache.read(*r["decoded"]),
+            "audio": [{"bytes": cache.read(r["offset"], r["length"]),
                        "path": f"{r['corpus']}/{Path(r['file']).with_suffix('.wav').as_posix().lstrip('/')}"} for r in part],
             "label": [r["emotion"] for r in part],
             "corpus": [r["corpus"] for r in part],
@@ -315,7 +321,7 @@ def _table_maker(rows: list[dict], cfg: BuildConfig, features, extra: tuple[str,
 
 def _row_bytes(r: dict) -> int:
     """A row's size in the Parquet files: its WAV and a generous allowance for the metadata columns."""
-    return r["decoded"][1] + 256
+    return r["length"] + 256
 
 
 def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildReport:
@@ -355,17 +361,8 @@ def build_dataset(cfg: BuildConfig, *, command: str | None = None) -> BuildRepor
                            cache.resumed, cache.folder)  # fmt: skip
         for s in scans:
             s.release()  # `utterances` holds the records from here on, then the rows do
-        decoded = decode_into(cache, utterances, cfg.num_proc)
-        cache.forget_entries()  # `decoded` says where each clip's audio is; the index is not needed in memory again
-        rows = []
-        for i, (u, entry) in enumerate(zip(utterances, decoded, strict=True)):
-            utterances[i] = decoded[i] = None  # each record is held once: as an Utterance, then as its row
-            if not entry["ok"]:
-                skipped.append((u.corpus, u.file, "audio", entry["reason"]))
-                continue
-            record = {k: v for k, v in u.__dict__.items() if k not in ("data", "path", "key")}
-            rows.append({**record, "decoded": (entry["offset"], entry["length"]), "sha1": entry["sha1"],
-                         "duration": entry["duration"], "orig_sr": entry["orig_sr"]})  # fmt: skip
+        decoded = decode_into(cache, utterances, cfg.num_proc)  # where each clip's audio is, in columns
+        rows = rows_from(utterances, decoded, skipped)  # each record is held once: as an Utterance, then as its row
         del decoded, utterances
         rows, dup_skips = _resolve_identical_audio(rows)
         skipped.extend(dup_skips)

@@ -9,6 +9,10 @@ build into the same output decodes only the files it does not already hold.
 A clip is known by its file's absolute path, size and modification time (or, for audio embedded in a dataset, the
 SHA-1 of its bytes), so a file edited since is decoded again. A torn last line or a WAV past the end of
 ``audio.bin`` (a kill mid-write) is read as not decoded. One build at a time holds the folder (an ``flock``).
+
+In memory the cache holds only what an earlier run left (:attr:`DecodeCache.entries`, by a 16-byte digest of the
+key, each entry a tuple); what this run decodes goes to the caller, who keeps it in columns
+(:class:`hf_ser.data.decoding.Decoded`).
 """
 
 from __future__ import annotations
@@ -23,9 +27,17 @@ from pathlib import Path
 from hf_ser.audio import SAMPLING_RATE
 from hf_ser.data.staging import BuildError
 
-__all__ = ["DecodeCache", "cache_folder", "clip_key"]
+__all__ = ["DecodeCache", "Entry", "cache_folder", "clip_key", "key_digest"]
+
+# A decoded clip: (offset, length, sha1 hex, seconds, original rate) of its WAV in audio.bin; an unusable one: why.
+Entry = tuple[int, int, str, float, int] | str
 
 FORMAT = {"format": "hf-ser decode cache", "version": 1, "sampling_rate": SAMPLING_RATE}
+
+
+def key_digest(key: str) -> bytes:
+    """A clip key as the in-memory index holds it (16 bytes, not a path of a hundred)."""
+    return hashlib.blake2b(key.encode(), digest_size=16).digest()
 
 
 def cache_folder(output_dir: Path) -> Path:
@@ -45,7 +57,8 @@ def clip_key(utterance) -> str:
 
 
 class DecodeCache:
-    """``audio.bin`` + ``index.jsonl`` in ``folder``; :meth:`entries` holds the index, key -> entry dict."""
+    """``audio.bin`` + ``index.jsonl`` in ``folder``; :attr:`entries` holds what an earlier run decoded, by
+    :func:`key_digest` of the key."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -63,13 +76,13 @@ class DecodeCache:
                 (folder / name).unlink(missing_ok=True)
         meta.write_text(json.dumps(FORMAT) + "\n")
         self._audio = open(folder / "audio.bin", "ab+")  # noqa: SIM115
-        self.entries: dict[str, dict] = self._read_index(os.fstat(self._audio.fileno()).st_size)
-        self._decoded: int | None = None
-        self.resumed = sum(e["ok"] for e in self.entries.values())
+        self.entries: dict[bytes, Entry] = self._read_index(os.fstat(self._audio.fileno()).st_size)
+        self.resumed = sum(not isinstance(e, str) for e in self.entries.values())
+        self._added = 0  # clips this run decoded into audio.bin
         self._index = open(folder / "index.jsonl", "a")  # noqa: SIM115
 
-    def _read_index(self, audio_size: int) -> dict[str, dict]:
-        entries: dict[str, dict] = {}
+    def _read_index(self, audio_size: int) -> dict[bytes, Entry]:
+        entries: dict[bytes, Entry] = {}
         path = self.folder / "index.jsonl"
         if not path.exists():
             return entries
@@ -79,7 +92,7 @@ class DecodeCache:
                 e = json.loads(line)
                 if e["ok"] and e["offset"] + e["length"] > audio_size:
                     continue  # its audio never reached the disk
-                entries[e["key"]] = e
+                entries[key_digest(e["key"])] = _entry(e)
             except (ValueError, KeyError, TypeError):
                 continue  # a torn line
         if text and not text.endswith("\n"):
@@ -87,33 +100,37 @@ class DecodeCache:
                 fh.write("\n")
         return entries
 
-    def add(self, key: str, ok: bool, payload) -> dict:
-        """Store one worker's result: (wav bytes, sha1, seconds, original rate), or why the file is unusable."""
+    def lookup(self, key: str) -> Entry | None:
+        """What an earlier run left for this clip, or None (decode it)."""
+        return self.entries.get(key_digest(key)) if self.entries else None
+
+    def add(self, key: str, ok: bool, payload) -> Entry:
+        """Store one worker's result, (wav bytes, sha1, seconds, original rate) or why the file is unusable, on disk;
+        return its entry (the cache does not hold it: the caller does)."""
         if ok:
             wav, sha1, duration, orig_sr = payload
             offset = self._audio.seek(0, os.SEEK_END)
             self._audio.write(wav)
             self._audio.flush()  # the audio is on disk before the line that points at it
-            entry = {"key": key, "ok": True, "offset": offset, "length": len(wav), "sha1": sha1,
-                     "duration": duration, "orig_sr": orig_sr}  # fmt: skip
+            line = {"key": key, "ok": True, "offset": offset, "length": len(wav), "sha1": sha1,
+                    "duration": duration, "orig_sr": orig_sr}  # fmt: skip
+            self._added += 1
         else:
-            entry = {"key": key, "ok": False, "reason": str(payload)}
-        self._index.write(json.dumps(entry) + "\n")
+            line = {"key": key, "ok": False, "reason": str(payload)}
+        self._index.write(json.dumps(line) + "\n")
         self._index.flush()
-        self.entries[key] = entry
-        return entry
+        return _entry(line)
 
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self._audio.fileno(), length, offset)
 
     @property
     def decoded(self) -> int:
-        """Clips with audio in the cache."""
-        return self._decoded if self._decoded is not None else sum(e["ok"] for e in self.entries.values())
+        """Clips with audio in the cache (an earlier run's and this one's)."""
+        return self.resumed + self._added
 
     def forget_entries(self) -> None:
-        """Drop the in-memory index (what was read from disk or added): the build holds where each clip lies."""
-        self._decoded = self.decoded
+        """Drop what was read of an earlier run's index: the build holds where each clip lies."""
         self.entries = {}
 
     def size_bytes(self) -> int:
@@ -133,3 +150,9 @@ def _read_json(path: Path):
         return json.loads(path.read_text())
     except ValueError:
         return None
+
+
+def _entry(line: dict) -> Entry:
+    if line["ok"]:
+        return line["offset"], line["length"], line["sha1"], line["duration"], line["orig_sr"]
+    return str(line["reason"])

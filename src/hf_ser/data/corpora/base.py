@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,11 @@ class UnparseableName(ValueError):
     """A file name that does not follow the corpus's grammar; the message says which part is wrong."""
 
 
-@dataclass(frozen=True)
+# The fields a corpus repeats (a few labels, speakers, genders): one string object each, however many clips name them.
+_SHARED_FIELDS = ("corpus", "emotion", "speaker", "gender", "intensity", "given", "language", "raw_label")
+
+
+@dataclass(frozen=True, slots=True)
 class Utterance:
     corpus: str
     emotion: str
@@ -55,6 +60,13 @@ class Utterance:
     raw_label: str | None = None  # the label as the data spells it, before a label file or map renamed it
     data: bytes | None = None  # the file's bytes, where the audio lives inside a dataset rather than in a file
     extra: tuple[tuple[str, str | None], ...] = ()  # further scalar columns of the user's data, as strings
+
+    def __post_init__(self):
+        # Slots and shared strings: a corpus of 100,000 clips is 100,000 of these, held through the whole scan.
+        for name in _SHARED_FIELDS:
+            value = getattr(self, name)
+            if type(value) is str:
+                object.__setattr__(self, name, sys.intern(value))
 
 
 @dataclass(frozen=True)
