@@ -39,6 +39,7 @@ REQUIRED = {
     "test_archive_throughput": ("case", "files", "audio_s", "wall_s", "audio_h_per_h"),
     "test_build_memory": ("case", "builder", "hours", "clips", "wall_s", "clips_per_s", "peak_rss_mb",
                           "worker_peak_rss_mb"),
+    "test_headline_ratio_interleaved": ("arch", "rounds", "pipeline_s", "vad_s", "ratios", "median_ratio"),
     "test_onnx_graph_rewrites": ("arch", "rounds", "plain_3s", "rewritten_3s", "plain_10s", "rewritten_10s"),
     "test_torch_cpu_batching": ("arch", "windows", "rounds", "threads", "one_at_a_time_s", "one_batch_s"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
@@ -256,6 +257,14 @@ def throughput_table(data) -> list[str]:
         out += ["", f"silero-vad over the folder: {vad['vad_s']:.1f} s with the recordings side by side (8 lanes, as "
                 f"predict runs it), {vad['vad_one_lane_s']:.1f} s one at a time "
                 f"({vad['vad_one_lane_s'] / vad['vad_s']:.1f}x)."]  # fmt: skip
+    ratio = _rows(data, "test_headline_ratio_interleaved")
+    if ratio:
+        h = ratio[0]["extra_info"]
+        out += ["", f"The goal (int8 + VAD against `pipeline()`), {h['rounds']} interleaved rounds in the same run: "
+                f"pipeline {', '.join(f'{t:.1f}' for t in h['pipeline_s'])} s, int8 + VAD "
+                f"{', '.join(f'{t:.1f}' for t in h['vad_s'])} s; per-round ratios "
+                f"{', '.join(f'{r:.2f}x' for r in h['ratios'])}, median **{h['median_ratio']:.2f}x** "
+                f"(range {h['min_ratio']:.2f}x-{h['max_ratio']:.2f}x)."]  # fmt: skip
     graph = _rows(data, "test_onnx_graph_rewrites")
     if graph:
         g = graph[0]["extra_info"]
