@@ -40,6 +40,7 @@ REQUIRED = {
     "test_build_memory": ("case", "builder", "hours", "clips", "wall_s", "clips_per_s", "peak_rss_mb",
                           "worker_peak_rss_mb"),
     "test_headline_ratio_interleaved": ("arch", "rounds", "pipeline_s", "vad_s", "ratios", "median_ratio"),
+    "test_int8_variants": ("arch", "rounds", "input_s", "medians_ms", "vs_shipped", "max_logit_diff"),
     "test_onnx_graph_rewrites": ("arch", "rounds", "plain_3s", "rewritten_3s", "plain_10s", "rewritten_10s"),
     "test_torch_cpu_batching": ("arch", "windows", "rounds", "threads", "one_at_a_time_s", "one_batch_s"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
@@ -282,6 +283,27 @@ def throughput_table(data) -> list[str]:
     return [*out, ""]
 
 
+def onnx_variants_table(data) -> list[str]:
+    rows = _rows(data, "test_int8_variants")
+    if not rows:
+        return []
+    e = rows[0]["extra_info"]
+    out = ["## int8 ONNX variants (tried, not kept)", "",
+           f"{e['arch']} shapes, one {e['input_s']:g} s input, medians of {e['rounds']} interleaved rounds in one "
+           "process; the largest logit difference from torch fp32 beside each.", "",
+           "| variant | ms | vs shipped | max logit diff |", "| --- | ---: | ---: | ---: |"]  # fmt: skip
+    for name, ms in e["medians_ms"].items():
+        out.append(f"| {name} | {ms:,.0f} | {e['vs_shipped'][name]:.2f}x | {e['max_logit_diff'][name]:.4f} |")
+    fused = {k: v for k, v in e["fused"].items() if v}
+    out += [
+        "",
+        f"The transformer optimizer fused: {', '.join(f'{k} {v}' for k, v in fused.items()) or 'nothing'}. "
+        f"The im2col rewrite in fp32 against the shipped fp32 graph: largest logit difference "
+        f"{e['im2col_fp32_diff']:.1e}.",
+    ]
+    return [*out, ""]
+
+
 def build_memory_table(data) -> list[str]:
     rows = _rows(data, "test_build_memory")
     if not rows:
@@ -352,6 +374,7 @@ def render(data: dict) -> str:
         + predict_table(data)
         + segmentation_table(data)
         + throughput_table(data)
+        + onnx_variants_table(data)
         + build_memory_table(data)
         + ratio_table(data)
         + data_table(data)

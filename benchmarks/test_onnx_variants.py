@@ -1,0 +1,176 @@
+"""int8 ONNX variants that were tried to make the conv encoder (about 44% of hubert-base's int8 time on a 2-core
+AVX2 CPU) or the rest faster, timed against the graph ``hf-ser export --quantize int8`` writes. None is kept;
+this file is how the README's figures for them are reproduced.
+
+From the fp32 graph hf-ser exports (eager attention, 2-d convs), each variant is quantized with ONNX Runtime's
+``quantize_dynamic`` and run on the same 10 s input, medians of interleaved rounds in one process:
+
+- ``shipped``: MatMul weights int8 (what hf-ser ships);
+- ``conv-int8``: the convolutions quantized too (ConvInteger);
+- ``im2col-int8``: each encoder convolution (input channels >= 64) rewritten as strided Slices + one MatMul
+  (:func:`conv1d_as_matmul`, exact in fp32), so the quantizer makes it an int8 MatMul;
+- ``bert-fused``: ONNX Runtime's transformer optimizer (``model_type="bert"``) before quantizing;
+- ``uint8-weights`` and ``per-channel``: other weight quantizations.
+
+Each variant's largest logit difference from the torch fp32 model is recorded beside its time, and the im2col
+rewrite's fp32 graph is checked against the shipped fp32 one (odd input lengths too): the rewrite is exact.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from common import SMOKE, build_model, feature_extractor
+
+
+def conv1d_as_matmul(path, min_channels: int = 64) -> int:
+    """Rewrite each 1-d Conv (constant weight, no padding, dilation 1, one group, >= ``min_channels`` inputs) as
+    ``Concat_j Slice(x, j, step=stride)`` -> ``MatMul`` with the weight as ``[out, k * in]``; returns how many."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    nodes, extra, n = [], [], 0
+    for node in graph.node:
+        w = inits.get(node.input[1]) if node.op_type == "Conv" and len(node.input) > 1 else None
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if (w is None or len(w.dims) != 3 or w.dims[1] < min_channels or attrs.get("group", 1) != 1
+                or any(attrs.get("pads", [0, 0])) or any(d != 1 for d in attrs.get("dilations", [1]))):  # fmt: skip
+            nodes.append(node)
+            continue
+        weight = numpy_helper.to_array(w)  # [out, in, k]
+        out_ch, in_ch, k = weight.shape
+        stride, base = attrs.get("strides", [1])[0], node.output[0]
+        parts = []
+        for j in range(k):  # frame t takes x[:, :, t * stride + j]: L = (T - k) // stride + 1 of them for every j
+            names = [f"{base}__s{j}_{t}" for t in ("start", "end", "axes", "step")]
+            end = -(k - 1 - j) if j < k - 1 else 2**62
+            extra += [numpy_helper.from_array(np.array([v], np.int64), nm)
+                      for v, nm in zip((j, end, 2, stride), names, strict=True)]  # fmt: skip
+            parts.append(f"{base}__part{j}")
+            nodes.append(helper.make_node("Slice", [node.input[0], *names], [parts[-1]]))
+        nodes.append(helper.make_node("Concat", parts, [f"{base}__cols"], axis=1))  # [B, k * in, L], row j * in + c
+        flat = np.ascontiguousarray(weight.transpose(0, 2, 1).reshape(out_ch, k * in_ch))
+        extra.append(numpy_helper.from_array(flat, f"{base}__w"))
+        product = base if len(node.input) < 3 else f"{base}__nobias"
+        nodes.append(helper.make_node("MatMul", [f"{base}__w", f"{base}__cols"], [product]))
+        if len(node.input) >= 3:
+            bias = numpy_helper.to_array(inits[node.input[2]]).reshape(out_ch, 1)
+            extra.append(numpy_helper.from_array(bias, f"{base}__b"))
+            nodes.append(helper.make_node("Add", [product, f"{base}__b"], [base]))
+        n += 1
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(extra)
+    used = {i for nd in graph.node for i in nd.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return n
+
+
+def _fp32_exports(root, model):
+    """The fp32 export as hf-ser writes it, and the same with the encoder as im2col MatMuls (every conv but the first,
+    whose one input channel is the waveform; the tiny smoke model's convs are narrow, so the bar is lower there)."""
+    import hf_ser.inference.export as export
+
+    plain = export.export_onnx(str(model), root / "fp32")
+    rewrite, rewritten = export.conv1d_as_conv2d, []
+
+    def both(path):
+        rewritten.append(conv1d_as_matmul(path, min_channels=2 if SMOKE else 64))
+        return rewritten[-1] + rewrite(path)
+
+    export.conv1d_as_conv2d = both
+    try:
+        im2col = export.export_onnx(str(model), root / "fp32-im2col")
+    finally:
+        export.conv1d_as_conv2d = rewrite
+    assert rewritten and rewritten[0] > 0, "no convolution was rewritten"
+    return plain, im2col
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """A hubert-base-shaped model (tiny in the smoke run), its fp32 export and the im2col one."""
+    root = tmp_path_factory.mktemp("onnx_variants")
+    arch = "tiny" if SMOKE else "hubert-base"
+    build_model(arch).save_pretrained(root / "model")
+    feature_extractor(arch).save_pretrained(root / "model")
+    return (arch, root, root / "model", *_fp32_exports(root, root / "model"))
+
+
+def test_int8_variants(benchmark, info, exports):
+    import onnxruntime as ort
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModelForAudioClassification
+
+    arch, tmp_path, model, plain, im2col = exports
+    files = {}
+
+    def quantized(name, src, **kw):
+        files[name] = tmp_path / f"{name}.onnx"
+        kw.setdefault("op_types_to_quantize", ["MatMul"])
+        quantize_dynamic(str(src), str(files[name]), weight_type=kw.pop("weight_type", QuantType.QInt8), **kw)
+
+    quantized("shipped", plain)
+    quantized("conv-int8", plain, op_types_to_quantize=["MatMul", "Conv"])
+    quantized("im2col-int8", im2col)
+    quantized("uint8-weights", plain, weight_type=QuantType.QUInt8)
+    quantized("per-channel", plain, per_channel=True)
+    from onnxruntime.transformers import optimizer
+
+    cfg = AutoModelForAudioClassification.from_pretrained(model).config
+    fused = optimizer.optimize_model(str(plain), model_type="bert", num_heads=cfg.num_attention_heads,
+                                     hidden_size=cfg.hidden_size, opt_level=1)  # fmt: skip
+    fused.save_model_to_file(str(tmp_path / "fused-fp32.onnx"))
+    quantized("bert-fused", tmp_path / "fused-fp32.onnx", op_types_to_quantize=["MatMul", "Attention"])
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sessions = {n: ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"]) for n, f in files.items()}
+    x = (0.1 * np.random.default_rng(0).standard_normal((1, (1 if SMOKE else 10) * 16_000))).astype(np.float32)
+    feeds = {}
+    for n, s in sessions.items():
+        names = [i.name for i in s.get_inputs()]
+        feeds[n] = {
+            names[0]: x,
+            **({"attention_mask": np.ones(x.shape, np.int64)} if "attention_mask" in names else {}),
+        }
+    with torch.no_grad():
+        ref = AutoModelForAudioClassification.from_pretrained(model).eval()(torch.from_numpy(x)).logits.numpy()
+    diff = {n: float(np.abs(s.run(None, feeds[n])[0] - ref).max()) for n, s in sessions.items()}
+    # the im2col rewrite itself changes no result: its fp32 graph against the shipped fp32 one, odd lengths too
+    exact = 0.0
+    for n_samples in (16_007, 52_807):
+        xs = (0.1 * np.random.default_rng(1).standard_normal((1, n_samples))).astype(np.float32)
+        outs = []
+        for f in (plain, im2col):
+            s = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
+            names = [i.name for i in s.get_inputs()]
+            outs.append(s.run(None, {names[0]: xs, **({"attention_mask": np.ones(xs.shape, np.int64)}
+                                                      if "attention_mask" in names else {})})[0])  # fmt: skip
+        exact = max(exact, float(np.abs(outs[0] - outs[1]).max()))
+    assert exact < 1e-3, exact
+    rounds = 1 if SMOKE else 5
+    times = {n: [] for n in sessions}
+    for _ in range(rounds):  # interleaved: every variant sees the same machine state
+        for n, s in sessions.items():
+            t0 = time.perf_counter()
+            s.run(None, feeds[n])
+            times[n].append(time.perf_counter() - t0)
+    benchmark.group = "int8 ONNX variants (not kept), CPU"
+    benchmark.pedantic(lambda: sessions["shipped"].run(None, feeds["shipped"]), rounds=1, iterations=1)
+    medians = {n: float(np.median(t)) for n, t in times.items()}
+    info.update(arch=arch, rounds=rounds, input_s=x.shape[1] / 16_000, fused=fused.get_fused_operator_statistics(),
+                medians_ms={n: 1000 * m for n, m in medians.items()},
+                vs_shipped={n: m / medians["shipped"] for n, m in medians.items()}, max_logit_diff=diff,
+                im2col_fp32_diff=exact)  # fmt: skip
+    assert all(np.isfinite(v) for v in medians.values())
+    assert diff["shipped"] < 1.0 and np.isfinite(list(diff.values())).all()
