@@ -301,6 +301,10 @@ def onnx_variants_table(data) -> list[str]:
         f"The im2col rewrite in fp32 against the shipped fp32 graph: largest logit difference "
         f"{e['im2col_fp32_diff']:.1e}.",
     ]
+    if e.get("shipped_op_shares"):
+        top = list(e["shipped_op_shares"].items())[:4]
+        out += ["", "The shipped graph's kernel time by operator (ONNX Runtime's profiler): "
+                + ", ".join(f"{op} {100 * v:.0f}%" for op, v in top) + "."]  # fmt: skip
     return [*out, ""]
 
 

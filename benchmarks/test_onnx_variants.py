@@ -96,6 +96,30 @@ def _fp32_exports(root, model):
     return plain, im2col
 
 
+def _op_shares(path, feed, folder) -> dict[str, float]:
+    """Share of the shipped graph's kernel time per operator type (ONNX Runtime's profiler, 3 runs), largest first."""
+    import json
+    from collections import Counter
+
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.enable_profiling = True
+    opts.profile_file_prefix = str(folder / "profile")
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    for _ in range(3):
+        session.run(None, feed)
+    with open(session.end_profiling()) as fh:
+        events = json.load(fh)
+    per_op = Counter()
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
+            per_op[e["args"]["op_name"]] += e["dur"]
+    total = sum(per_op.values()) or 1
+    return {op: d / total for op, d in per_op.most_common()}
+
+
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
     """A hubert-base-shaped model (tiny in the smoke run), its fp32 export and the im2col one."""
@@ -165,12 +189,13 @@ def test_int8_variants(benchmark, info, exports):
             t0 = time.perf_counter()
             s.run(None, feeds[n])
             times[n].append(time.perf_counter() - t0)
+    shares = _op_shares(files["shipped"], feeds["shipped"], tmp_path)
     benchmark.group = "int8 ONNX variants (not kept), CPU"
     benchmark.pedantic(lambda: sessions["shipped"].run(None, feeds["shipped"]), rounds=1, iterations=1)
     medians = {n: float(np.median(t)) for n, t in times.items()}
     info.update(arch=arch, rounds=rounds, input_s=x.shape[1] / 16_000, fused=fused.get_fused_operator_statistics(),
                 medians_ms={n: 1000 * m for n, m in medians.items()},
                 vs_shipped={n: m / medians["shipped"] for n, m in medians.items()}, max_logit_diff=diff,
-                im2col_fp32_diff=exact)  # fmt: skip
+                im2col_fp32_diff=exact, shipped_op_shares=shares)  # fmt: skip
     assert all(np.isfinite(v) for v in medians.values())
     assert diff["shipped"] < 1.0 and np.isfinite(list(diff.values())).all()
