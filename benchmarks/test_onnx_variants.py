@@ -96,6 +96,12 @@ def _fp32_exports(root, model):
     return plain, im2col
 
 
+def _feed(session, x) -> dict:
+    """The session's inputs for waveform ``x``: an all-ones mask where the graph takes one (the tiny smoke model)."""
+    names = [i.name for i in session.get_inputs()]
+    return {names[0]: x, **({"attention_mask": np.ones(x.shape, np.int64)} if "attention_mask" in names else {})}
+
+
 def _op_shares(path, feed, folder) -> dict[str, float]:
     """Share of the shipped graph's kernel time per operator type (ONNX Runtime's profiler, 3 runs), largest first."""
     import json
@@ -160,27 +166,17 @@ def test_int8_variants(benchmark, info, exports):
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sessions = {n: ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"]) for n, f in files.items()}
     x = (0.1 * np.random.default_rng(0).standard_normal((1, (1 if SMOKE else 10) * 16_000))).astype(np.float32)
-    feeds = {}
-    for n, s in sessions.items():
-        names = [i.name for i in s.get_inputs()]
-        feeds[n] = {
-            names[0]: x,
-            **({"attention_mask": np.ones(x.shape, np.int64)} if "attention_mask" in names else {}),
-        }
+    feeds = {n: _feed(s, x) for n, s in sessions.items()}
     with torch.no_grad():
         ref = AutoModelForAudioClassification.from_pretrained(model).eval()(torch.from_numpy(x)).logits.numpy()
     diff = {n: float(np.abs(s.run(None, feeds[n])[0] - ref).max()) for n, s in sessions.items()}
     # the im2col rewrite itself changes no result: its fp32 graph against the shipped fp32 one, odd lengths too
     exact = 0.0
+    fp32 = [ort.InferenceSession(str(f), providers=["CPUExecutionProvider"]) for f in (plain, im2col)]
     for n_samples in (16_007, 52_807):
         xs = (0.1 * np.random.default_rng(1).standard_normal((1, n_samples))).astype(np.float32)
-        outs = []
-        for f in (plain, im2col):
-            s = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
-            names = [i.name for i in s.get_inputs()]
-            outs.append(s.run(None, {names[0]: xs, **({"attention_mask": np.ones(xs.shape, np.int64)}
-                                                      if "attention_mask" in names else {})})[0])  # fmt: skip
-        exact = max(exact, float(np.abs(outs[0] - outs[1]).max()))
+        a, b = (s.run(None, _feed(s, xs))[0] for s in fp32)
+        exact = max(exact, float(np.abs(a - b).max()))
     assert exact < 1e-3, exact
     rounds = 1 if SMOKE else 5
     times = {n: [] for n in sessions}

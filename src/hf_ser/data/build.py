@@ -244,15 +244,11 @@ def build_fingerprint(rows: list[dict], assignment, features) -> str:
     h = hashlib.sha256()
     for i, r in enumerate(rows):
         h.update("\x1f".join(str(r[k]) for k in ("corpus", "file", "emotion", "speaker", "gender")).encode())
-        h.update(b"\x1f" + _hex(r["sha1"]).encode())
+        h.update(b"\x1f" + r["sha1"].hex().encode())  # the hex digest, as the fingerprint has always hashed it
         h.update("\x1f".join(map(str, assignment.block(i))).encode() + b"\x1e")
     h.update(json.dumps([assignment.k, assignment.corpus_rule], sort_keys=True).encode())
     h.update(json.dumps(features.to_dict(), sort_keys=True, default=str).encode())
     return h.hexdigest()[:12]
-
-
-def _hex(sha1) -> str:
-    return sha1.hex() if isinstance(sha1, bytes) else str(sha1)
 
 
 def _relabel(rows: list[dict], scans: list[ScanResult], cfg: BuildConfig, skipped: list) -> tuple[list[dict], object]:
