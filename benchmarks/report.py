@@ -41,6 +41,7 @@ REQUIRED = {
                           "worker_peak_rss_mb"),
     "test_headline_ratio_interleaved": ("arch", "rounds", "pipeline_s", "vad_s", "ratios", "median_ratio"),
     "test_int8_variants": ("arch", "rounds", "input_s", "medians_ms", "vs_shipped", "max_logit_diff"),
+    "test_static_conv_fidelity": ("model", "windows", "logit_rel_error", "top_label_changed"),
     "test_onnx_graph_rewrites": ("arch", "rounds", "plain_3s", "rewritten_3s", "plain_10s", "rewritten_10s"),
     "test_torch_cpu_batching": ("arch", "windows", "rounds", "threads", "one_at_a_time_s", "one_batch_s"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
@@ -305,6 +306,12 @@ def onnx_variants_table(data) -> list[str]:
         top = list(e["shipped_op_shares"].items())[:4]
         out += ["", "The shipped graph's kernel time by operator (ONNX Runtime's profiler): "
                 + ", ".join(f"{op} {100 * v:.0f}%" for op, v in top) + "."]  # fmt: skip
+    for r in _rows(data, "test_static_conv_fidelity"):
+        f = r["extra_info"]
+        rel, flips = f["logit_rel_error"], f["top_label_changed"]
+        out += ["", f"Fidelity on {f['model']} (pretrained conv encoder), {f['windows']} held-out windows of 3 s: "
+                "logits' relative error from fp32 " + ", ".join(f"{n} {100 * v:.1f}%" for n, v in rel.items())
+                + "; top label changed " + ", ".join(f"{n} {100 * v:.0f}%" for n, v in flips.items()) + "."]  # fmt: skip
     return [*out, ""]
 
 

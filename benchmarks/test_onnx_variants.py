@@ -10,7 +10,15 @@ From the fp32 graph hf-ser exports (eager attention, 2-d convs), each variant is
 - ``im2col-int8``: each encoder convolution (input channels >= 64) rewritten as strided Slices + one MatMul
   (:func:`conv1d_as_matmul`, exact in fp32), so the quantizer makes it an int8 MatMul;
 - ``bert-fused``: ONNX Runtime's transformer optimizer (``model_type="bert"``) before quantizing;
-- ``uint8-weights`` and ``per-channel``: other weight quantizations.
+- ``uint8-weights`` and ``per-channel``: other weight quantizations;
+- ``conv-static``: the encoder's convolutions (all but the waveform's) quantized statically (``QLinearConv``, ranges
+  calibrated on the four ``app_examples`` clips), then the MatMuls dynamically as shipped.
+
+``conv-static`` is the one variant that is faster on a CPU with VNNI, but it is not kept: the 8-bit steps in the conv
+encoder are magnified by the LayerNorm that follows it (HuBERT's features ride on a large per-frame offset that the
+norm removes), so the output moves far from fp32. ``test_static_conv_fidelity`` measures that on the SSL-pretrained
+tiny HuBERT the demo fine-tunes (``models/tiny-hubert-ssl``, whose conv encoder the demo keeps frozen), calibrated on
+the four clips and scored on held-out windows of ``app_examples/long_recording.wav``.
 
 Each variant's largest logit difference from the torch fp32 model is recorded beside its time, and the im2col
 rewrite's fp32 graph is checked against the shipped fp32 one (odd input lengths too): the rewrite is exact.
@@ -96,6 +104,40 @@ def _fp32_exports(root, model):
     return plain, im2col
 
 
+def _static_conv(src, dst, calibration: list[dict]) -> int:
+    """``dst``: ``src``'s convolutions but the waveform's (one input channel) static int8 from ``calibration``'s
+    ranges, then MatMul weights dynamic int8 as shipped; returns how many convolutions were quantized."""
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+
+    model = onnx.load(str(src))
+    dims = {i.name: list(i.dims) for i in model.graph.initializer}
+    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+    waveform = [n.name for n in model.graph.node if n.op_type == "Conv" and dims.get(n.input[1], [0, 0])[1] == 1]
+    staged = dst.with_name(dst.stem + "-staged.onnx")
+    reader = iter(calibration)
+
+    class Reader:  # ONNX Runtime's CalibrationDataReader protocol
+        def get_next(self):
+            return next(reader, None)
+
+    quantize_static(str(src), str(staged), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
+                    nodes_to_exclude=waveform, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
+    quantize_dynamic(str(staged), str(dst), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+    return len(convs) - len(waveform)
+
+
+def _example_clips(fe) -> list[np.ndarray]:
+    """The four app_examples clips as the feature extractor gives them to the model, one [1, samples] array each."""
+    import soundfile as sf
+    from common import REPO
+
+    clips = [
+        sf.read(REPO / "app_examples" / f"{n}.wav", dtype="float32")[0] for n in ("angry", "calm", "happy", "sad")
+    ]
+    return [fe(c, sampling_rate=16_000, return_tensors="np")["input_values"].astype(np.float32) for c in clips]
+
+
 def _feed(session, x) -> dict:
     """The session's inputs for waveform ``x``: an all-ones mask where the graph takes one (the tiny smoke model)."""
     names = [i.name for i in session.get_inputs()]
@@ -155,6 +197,10 @@ def test_int8_variants(benchmark, info, exports):
     quantized("im2col-int8", im2col)
     quantized("uint8-weights", plain, weight_type=QuantType.QUInt8)
     quantized("per-channel", plain, per_channel=True)
+    files["conv-static"] = tmp_path / "conv-static.onnx"
+    probe = ort.InferenceSession(str(plain), providers=["CPUExecutionProvider"])
+    fe = feature_extractor(arch)
+    static_convs = _static_conv(plain, files["conv-static"], [_feed(probe, x) for x in _example_clips(fe)])
     from onnxruntime.transformers import optimizer
 
     cfg = AutoModelForAudioClassification.from_pretrained(model).config
@@ -192,6 +238,48 @@ def test_int8_variants(benchmark, info, exports):
     info.update(arch=arch, rounds=rounds, input_s=x.shape[1] / 16_000, fused=fused.get_fused_operator_statistics(),
                 medians_ms={n: 1000 * m for n, m in medians.items()},
                 vs_shipped={n: m / medians["shipped"] for n, m in medians.items()}, max_logit_diff=diff,
-                im2col_fp32_diff=exact, shipped_op_shares=shares)  # fmt: skip
+                im2col_fp32_diff=exact, shipped_op_shares=shares, static_convs=static_convs)  # fmt: skip
     assert all(np.isfinite(v) for v in medians.values())
     assert diff["shipped"] < 1.0 and np.isfinite(list(diff.values())).all()
+
+
+def test_static_conv_fidelity(benchmark, info, tmp_path):
+    """How far ``conv-static`` moves a pretrained model from fp32, beside the shipped graph: the SSL-pretrained tiny
+    HuBERT (a seeded random head on top), calibrated on the four clips, scored on 3 s windows of the long recording
+    (audio it was not calibrated on). Relative error of the logits (``||q - fp32|| / ||fp32||``, over all windows)
+    and how often the top label differs."""
+    import onnxruntime as ort
+    import soundfile as sf
+    import torch
+    from common import REPO
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    import hf_ser.inference.export as export
+
+    ssl = REPO / "models" / "tiny-hubert-ssl"
+    torch.manual_seed(0)  # the head on the pretrained encoder is new: seeded
+    AutoModelForAudioClassification.from_pretrained(ssl).save_pretrained(tmp_path / "classifier")
+    fe = AutoFeatureExtractor.from_pretrained(ssl)
+    fe.save_pretrained(tmp_path / "classifier")
+    plain = export.export_onnx(str(tmp_path / "classifier"), tmp_path / "ssl")
+    probe = ort.InferenceSession(str(plain), providers=["CPUExecutionProvider"])
+    files = {"shipped": tmp_path / "shipped.onnx", "conv-static": tmp_path / "conv-static.onnx"}
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(plain), str(files["shipped"]), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+    _static_conv(plain, files["conv-static"], [_feed(probe, x) for x in _example_clips(fe)])
+    audio = sf.read(REPO / "app_examples" / "long_recording.wav", dtype="float32")[0]
+    windows = [audio[a : a + 48_000] for a in range(0, len(audio) - 48_000 + 1, 48_000)]
+    windows = [w for w in windows if np.abs(w).max() > 0.01]  # speech, not the pauses
+    inputs = [fe(w, sampling_rate=16_000, return_tensors="np")["input_values"].astype(np.float32) for w in windows]
+    ref = np.concatenate([probe.run(None, _feed(probe, x))[0] for x in inputs])
+    rel, flips = {}, {}
+    for name, path in files.items():
+        s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        out = np.concatenate([s.run(None, _feed(s, x))[0] for x in inputs])
+        rel[name] = float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
+        flips[name] = float(np.mean(out.argmax(1) != ref.argmax(1)))
+    benchmark.group = "int8 ONNX variants (not kept), CPU"
+    benchmark.pedantic(lambda: probe.run(None, _feed(probe, inputs[0])), rounds=1, iterations=1)
+    info.update(model="models/tiny-hubert-ssl", windows=len(inputs), logit_rel_error=rel, top_label_changed=flips)
+    assert all(np.isfinite(v) for v in rel.values())

@@ -25,7 +25,8 @@ def test_benchmark_suite_smoke_and_report(tmp_path):
             "test_epoch_padding", "test_classifier_only_freezing", "test_augmentation_3s_clip", "test_collator_batch_8",
             "test_metrics_bundle_100k_x_8", "test_build_full_size", "test_trainer_e2e", "test_predict_backend_cpu",
             "test_predict_folder_vs_bare_forward_cuda", "test_segmentation_on_a_long_recording",
-            "test_archive_throughput_cpu", "test_headline_ratio_interleaved", "test_build_memory"} <= names  # fmt: skip
+            "test_archive_throughput_cpu", "test_headline_ratio_interleaved", "test_build_memory", "test_int8_variants",
+            "test_static_conv_fidelity"} <= names  # fmt: skip
     precisions = {(b["name"].split("[")[0], b["extra_info"].get("dtype")) for b in data["benchmarks"]}
     assert ("test_inference_cuda", "bfloat16") in precisions
     assert ("test_train_step_cuda_bf16", "bfloat16 autocast") in precisions
@@ -53,6 +54,8 @@ def test_benchmark_suite_smoke_and_report(tmp_path):
         assert heading in text
     assert "smoke run" in text
     assert "1 interleaved rounds in the same run" in text and "median **" in text  # the headline ratio's line
+    assert "## int8 ONNX variants (tried, not kept)" in text and "| conv-static |" in text
+    assert "Fidelity on models/tiny-hubert-ssl" in text
 
 
 def test_disabled_benchmarking_stops_with_one_line():

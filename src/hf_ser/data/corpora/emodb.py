@@ -31,8 +31,10 @@ EMODB = CorpusInfo(
     name="emodb",
     display="EmoDB",
     language="de",
-    licence="cc0-1.0",
-    licence_note="free for research from TU Berlin; the Zenodo re-release (10.5281/zenodo.7447302) is CC0 1.0",
+    licence="other",
+    licence_note="free for research from TU Berlin (emodb.bilderbar.info); a re-release on Zenodo "
+    "(10.5281/zenodo.7447302) states its own licence, reported as CC0 1.0 but not confirmed here: read that record "
+    "before any other use",
     homepage="http://emodb.bilderbar.info/",
     citation="Burkhardt F, Paeschke A, Rolfes M, Sendlmeier W, Weiss B (2005). A database of German emotional "
     "speech. Proc. Interspeech 2005, 1517-1520.",
