@@ -99,15 +99,23 @@ def git_sha() -> str:
 
 
 def cpu_name() -> str:
-    model = platform.processor() or platform.machine()
+    """Model, threads and the vector extensions int8 and fp32 kernels dispatch on (the same model name can come with
+    or without AVX-512 and VNNI, and int8 ONNX Runtime ran 2.8x faster with them)."""
+    model, flags = None, set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and model is None:
                 model = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return f"{model}, {torch.get_num_threads()} threads"
+    model = model or platform.processor() or platform.machine()
+    simd = [name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_vnni", "VNNI"),
+                                    ("amx_tile", "AMX")) if flag in flags]  # fmt: skip
+    if "VNNI" not in simd and "avx_vnni" in flags:
+        simd.append("AVX-VNNI")
+    return f"{model}, {torch.get_num_threads()} threads" + (f", {' + '.join(simd)}" if simd else "")
 
 
 def gpu_name() -> str | None:

@@ -42,6 +42,7 @@ REQUIRED = {
     "test_headline_ratio_interleaved": ("arch", "rounds", "pipeline_s", "vad_s", "ratios", "median_ratio"),
     "test_int8_variants": ("arch", "rounds", "input_s", "medians_ms", "vs_shipped", "max_logit_diff"),
     "test_static_conv_fidelity": ("model", "windows", "logit_rel_error", "top_label_changed"),
+    "test_static_conv_demo_accuracy": ("model", "clips", "accuracy", "agreement_with_fp32"),
     "test_onnx_graph_rewrites": ("arch", "rounds", "plain_3s", "rewritten_3s", "plain_10s", "rewritten_10s"),
     "test_torch_cpu_batching": ("arch", "windows", "rounds", "threads", "one_at_a_time_s", "one_batch_s"),
     "test_trainer_e2e": ("arch", "method", "batching", "device", "dtype", "steps", "step_median_s", "audio_s_per_s",
@@ -308,10 +309,27 @@ def onnx_variants_table(data) -> list[str]:
                 + ", ".join(f"{op} {100 * v:.0f}%" for op, v in top) + "."]  # fmt: skip
     for r in _rows(data, "test_static_conv_fidelity"):
         f = r["extra_info"]
-        rel, flips = f["logit_rel_error"], f["top_label_changed"]
-        out += ["", f"Fidelity on {f['model']} (pretrained conv encoder), {f['windows']} held-out windows of 3 s: "
-                "logits' relative error from fp32 " + ", ".join(f"{n} {100 * v:.1f}%" for n, v in rel.items())
-                + "; top label changed " + ", ".join(f"{n} {100 * v:.0f}%" for n, v in flips.items()) + "."]  # fmt: skip
+        rel, flips = f["rel_error"], f["top_label_changed"]
+        out += [
+            "",
+            f"Fidelity on {f['model']} (pretrained conv encoder, seeded head), {f['windows']} held-out windows "
+            "of 3 s; relative error from fp32 at the encoder's output, after the layer norm that follows it, and "
+            "of the logits: "
+            + "; ".join(f"{n} " + ", ".join(f"{100 * v:.1f}%" for v in e.values()) for n, e in rel.items())
+            + ". Top label changed: "
+            + ", ".join(f"{n} {100 * v:.0f}%" for n, v in flips.items())
+            + ".",
+        ]
+    for r in _rows(data, "test_static_conv_demo_accuracy"):
+        f = r["extra_info"]
+        out += [
+            "",
+            f"The trained demo model ({f['clips']} test clips): accuracy "
+            + ", ".join(f"{n} {100 * v:.1f}%" for n, v in f["accuracy"].items())
+            + "; agreement with fp32 "
+            + ", ".join(f"{n} {100 * v:.1f}%" for n, v in f["agreement_with_fp32"].items() if n != "fp32")
+            + ".",
+        ]
     return [*out, ""]
 
 

@@ -272,14 +272,87 @@ def test_static_conv_fidelity(benchmark, info, tmp_path):
     windows = [audio[a : a + 48_000] for a in range(0, len(audio) - 48_000 + 1, 48_000)]
     windows = [w for w in windows if np.abs(w).max() > 0.01]  # speech, not the pauses
     inputs = [fe(w, sampling_rate=16_000, return_tensors="np")["input_values"].astype(np.float32) for w in windows]
-    ref = np.concatenate([probe.run(None, _feed(probe, x))[0] for x in inputs])
+    runs = {n: _with_norm_tensors(p, inputs) for n, p in {"fp32": plain, **files}.items()}
+    ref = runs.pop("fp32")
     rel, flips = {}, {}
-    for name, path in files.items():
-        s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        out = np.concatenate([s.run(None, _feed(s, x))[0] for x in inputs])
-        rel[name] = float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
-        flips[name] = float(np.mean(out.argmax(1) != ref.argmax(1)))
+    for name, out in runs.items():
+        rel[name] = {k: _rel(out[k], ref[k]) for k in ("norm_in", "norm_out", "logits") if k in out and k in ref}
+        flips[name] = float(
+            np.mean(np.concatenate(out["logits"]).argmax(1) != np.concatenate(ref["logits"]).argmax(1))
+        )
     benchmark.group = "int8 ONNX variants (not kept), CPU"
     benchmark.pedantic(lambda: probe.run(None, _feed(probe, inputs[0])), rounds=1, iterations=1)
-    info.update(model="models/tiny-hubert-ssl", windows=len(inputs), logit_rel_error=rel, top_label_changed=flips)
-    assert all(np.isfinite(v) for v in rel.values())
+    info.update(model="models/tiny-hubert-ssl", windows=len(inputs), rel_error=rel, top_label_changed=flips,
+                logit_rel_error={n: r["logits"] for n, r in rel.items()})  # fmt: skip
+    assert all(np.isfinite(r["logits"]) for r in rel.values())
+
+
+def _rel(out: list, ref: list) -> float:
+    """``||out - ref|| / ||ref||`` over all windows."""
+    num = sum(float(np.sum((a - b) ** 2)) for a, b in zip(out, ref, strict=True))
+    return float(np.sqrt(num / sum(float(np.sum(b**2)) for b in ref)))
+
+
+def _with_norm_tensors(path, inputs) -> dict[str, list]:
+    """The graph's logits for each input, and the input and output of its first LayerNormalization (the norm after
+    the conv encoder), where the graph still names them."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(path))
+    norm = next(n for n in model.graph.node if n.op_type == "LayerNormalization")
+    extra = {"norm_in": norm.input[0], "norm_out": norm.output[0]}
+    for tensor in extra.values():
+        model.graph.output.append(onnx.helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = {"logits": session.get_outputs()[0].name, **extra}
+    out: dict[str, list] = {k: [] for k in names}
+    for x in inputs:
+        for key, value in zip(names, session.run(list(names.values()), _feed(session, x)), strict=True):
+            out[key].append(value)
+    return out
+
+
+def test_static_conv_demo_accuracy(benchmark, info, tmp_path):
+    """The trained demo model (``make demo`` first: ``outputs/demo`` and ``data/demo/eight_emotions``), exported fp32,
+    shipped int8 and ``conv-static`` (calibrated on 32 training clips): test-split accuracy of each, and agreement
+    with fp32."""
+    import onnxruntime as ort
+    from common import REPO
+    from datasets import Audio
+    from transformers import AutoConfig, AutoFeatureExtractor
+
+    import hf_ser.inference.export as export
+    from hf_ser.audio import decode_audio_bytes
+    from hf_ser.data.loading import load_ser_dataset
+
+    model, data = REPO / "outputs" / "demo", REPO / "data" / "demo" / "eight_emotions"
+    if not (model / "config.json").is_file() or not data.is_dir():
+        pytest.skip("no trained demo model here: run `make demo` first")
+    dd = load_ser_dataset(str(data), "speaker", splits=("train", "test"))
+    clips = {k: [decode_audio_bytes(r["audio"]["bytes"]).array for r in dd[k].cast_column("audio", Audio(decode=False))]
+             for k in ("train", "test")}  # fmt: skip
+    feature = dd["test"].features["label"]
+    labels = [feature.int2str(x) if hasattr(feature, "int2str") else x for x in dd["test"]["label"]]
+    fe = AutoFeatureExtractor.from_pretrained(model)
+    plain = export.export_onnx(str(model), tmp_path / "demo")
+    probe = ort.InferenceSession(str(plain), providers=["CPUExecutionProvider"])
+    pick = np.random.default_rng(0).choice(len(clips["train"]), size=min(32, len(clips["train"])), replace=False)
+    calibration = [_feed(probe, fe(clips["train"][i], sampling_rate=16_000, return_tensors="np")["input_values"])
+                   for i in sorted(pick)]  # fmt: skip
+    files = {"fp32": plain, "shipped": tmp_path / "shipped.onnx", "conv-static": tmp_path / "conv-static.onnx"}
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(plain), str(files["shipped"]), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+    _static_conv(plain, files["conv-static"], calibration)
+    to_id = {v: int(k) for k, v in AutoConfig.from_pretrained(model).id2label.items()}
+    truth = np.array([to_id[x] for x in labels])
+    preds = {}
+    for name, path in files.items():
+        s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        preds[name] = np.array([s.run(None, _feed(s, fe(c, sampling_rate=16_000, return_tensors="np")["input_values"]))
+                                [0][0].argmax() for c in clips["test"]])  # fmt: skip
+    benchmark.group = "int8 ONNX variants (not kept), CPU"
+    benchmark.pedantic(lambda: probe.run(None, calibration[0]), rounds=1, iterations=1)
+    info.update(model="outputs/demo", clips=len(truth), accuracy={n: float(np.mean(p == truth)) for n, p in preds.items()},
+                agreement_with_fp32={n: float(np.mean(p == preds["fp32"])) for n, p in preds.items()})  # fmt: skip
