@@ -235,26 +235,13 @@ def segmentation_table(data) -> list[str]:
 
 def throughput_table(data) -> list[str]:
     rows = _rows(data, "test_archive_throughput")
-    if not rows:
+    extras = [_rows(data, n) for n in ("test_headline_ratio_interleaved", "test_onnx_graph_rewrites",
+                                       "test_torch_cpu_batching")]  # fmt: skip
+    if not rows and not any(extras):
         return []
-    e0 = rows[0]["extra_info"]
-    base = next((b["extra_info"]["audio_h_per_h"] for b in rows if b["extra_info"]["case"].endswith("pipeline")),
-                None)  # fmt: skip
-    out = ["## Archive throughput (`hf-ser predict` over long recordings)", "",
-           f"{e0['files']} files, {e0['audio_s']:g} s of audio ({e0['speech_s']:g} s of it speech), {e0['arch']} "
-           "shapes; one round each, same run. Shares: decoding and VAD timed in separate passes, the model is the rest.",
-           "", "| case | wall (s) | audio h / h | speech h / h | vs pipeline | decode | VAD | model |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
-
-    def pct(x):
-        return "n/a" if x is None else f"{100 * x:.0f}%"
-
-    for b in rows:
-        e = b["extra_info"]
-        speech = "n/a" if e.get("speech_h_per_h") is None else f"{e['speech_h_per_h']:,.0f}"
-        up = f"{e['audio_h_per_h'] / base:.2f}x" if base else "n/a"
-        out.append(f"| {e['case']} | {e['wall_s']:.1f} | {e['audio_h_per_h']:,.0f} | {speech} | {up} | "
-                   f"{pct(e.get('decode_share'))} | {pct(e.get('vad_share'))} | {pct(e.get('model_share'))} |")  # fmt: skip
+    out = ["## Archive throughput (`hf-ser predict` over long recordings)"]
+    if rows:  # the one-round table; a run of only the cases below (``-k headline``) goes without it
+        out += _throughput_rows(rows)
     vad = next((b["extra_info"] for b in rows if b["extra_info"].get("vad_one_lane_s")), None)
     if vad:
         out += ["", f"silero-vad over the folder: {vad['vad_s']:.1f} s with the recordings side by side (8 lanes, as "
@@ -283,6 +270,27 @@ def throughput_table(data) -> list[str]:
                 f"of {b['rounds']} interleaved rounds: one at a time (the CPU default) {b['one_at_a_time_s']:.2f} s, "
                 f"in one batch {b['one_batch_s']:.2f} s ({b['one_batch_s'] / b['one_at_a_time_s']:.2f}x as long)."]  # fmt: skip
     return [*out, ""]
+
+
+def _throughput_rows(rows) -> list[str]:
+    e0 = rows[0]["extra_info"]
+    base = next((b["extra_info"]["audio_h_per_h"] for b in rows if b["extra_info"]["case"].endswith("pipeline")),
+                None)  # fmt: skip
+    out = ["", f"{e0['files']} files, {e0['audio_s']:g} s of audio ({e0['speech_s']:g} s of it speech), {e0['arch']} "
+           "shapes; one round each, same run. Shares: decoding and VAD timed in separate passes, the model is the rest.",
+           "", "| case | wall (s) | audio h / h | speech h / h | vs pipeline | decode | VAD | model |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+
+    def pct(x):
+        return "n/a" if x is None else f"{100 * x:.0f}%"
+
+    for b in rows:
+        e = b["extra_info"]
+        speech = "n/a" if e.get("speech_h_per_h") is None else f"{e['speech_h_per_h']:,.0f}"
+        up = f"{e['audio_h_per_h'] / base:.2f}x" if base else "n/a"
+        out.append(f"| {e['case']} | {e['wall_s']:.1f} | {e['audio_h_per_h']:,.0f} | {speech} | {up} | "
+                   f"{pct(e.get('decode_share'))} | {pct(e.get('vad_share'))} | {pct(e.get('model_share'))} |")  # fmt: skip
+    return out
 
 
 def onnx_variants_table(data) -> list[str]:
