@@ -323,7 +323,11 @@ def onnx_variants_table(data) -> list[str]:
             f"Fidelity on {f['model']} (pretrained conv encoder, seeded head), {f['windows']} held-out windows "
             "of 3 s; relative error from fp32 at the encoder's output, after the layer norm that follows it, and "
             "of the logits: "
-            + "; ".join(f"{n} " + ", ".join(f"{100 * v:.1f}%" for v in e.values()) for n, e in rel.items())
+            + "; ".join(
+                f"{n} "
+                + ", ".join(f"{100 * e[k]:.1f}%" if k in e else "n/a" for k in ("norm_in", "norm_out", "logits"))
+                for n, e in rel.items()
+            )
             + ". Top label changed: "
             + ", ".join(f"{n} {100 * v:.0f}%" for n, v in flips.items())
             + ".",
