@@ -324,8 +324,7 @@ def onnx_variants_table(data) -> list[str]:
             "of 3 s; relative error from fp32 at the encoder's output, after the layer norm that follows it, and "
             "of the logits: "
             + "; ".join(
-                f"{n} "
-                + ", ".join(f"{100 * e[k]:.1f}%" if k in e else "n/a" for k in ("norm_in", "norm_out", "logits"))
+                f"{n} " + ", ".join(f"{100 * e[k]:.1f}%" for k in ("norm_in", "norm_out", "logits"))
                 for n, e in rel.items()
             )
             + ". Top label changed: "

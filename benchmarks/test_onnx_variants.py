@@ -254,19 +254,13 @@ def test_static_conv_fidelity(benchmark, info, tmp_path):
     from common import REPO
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
-    import hf_ser.inference.export as export
-
     ssl = REPO / "models" / "tiny-hubert-ssl"
     torch.manual_seed(0)  # the head on the pretrained encoder is new: seeded
     AutoModelForAudioClassification.from_pretrained(ssl).save_pretrained(tmp_path / "classifier")
     fe = AutoFeatureExtractor.from_pretrained(ssl)
     fe.save_pretrained(tmp_path / "classifier")
-    plain = export.export_onnx(str(tmp_path / "classifier"), tmp_path / "ssl")
+    plain, files = _shipped_and_fp32(tmp_path / "classifier", tmp_path / "ssl")
     probe = ort.InferenceSession(str(plain), providers=["CPUExecutionProvider"])
-    files = {"shipped": tmp_path / "shipped.onnx", "conv-static": tmp_path / "conv-static.onnx"}
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(plain), str(files["shipped"]), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
     _static_conv(plain, files["conv-static"], [_feed(probe, x) for x in _example_clips(fe)])
     audio = sf.read(REPO / "app_examples" / "long_recording.wav", dtype="float32")[0]
     windows = [audio[a : a + 48_000] for a in range(0, len(audio) - 48_000 + 1, 48_000)]
@@ -276,7 +270,7 @@ def test_static_conv_fidelity(benchmark, info, tmp_path):
     ref = runs.pop("fp32")
     rel, flips = {}, {}
     for name, out in runs.items():
-        rel[name] = {k: _rel(out[k], ref[k]) for k in ("norm_in", "norm_out", "logits") if k in out and k in ref}
+        rel[name] = {k: _rel(out[k], ref[k]) for k in ("norm_in", "norm_out", "logits")}
         flips[name] = float(
             np.mean(np.concatenate(out["logits"]).argmax(1) != np.concatenate(ref["logits"]).argmax(1))
         )
@@ -287,6 +281,15 @@ def test_static_conv_fidelity(benchmark, info, tmp_path):
     assert all(np.isfinite(r["logits"]) for r in rel.values())
 
 
+def _shipped_and_fp32(model, folder) -> tuple:
+    """``hf-ser export --quantize int8`` of ``model`` into ``folder``: its fp32 graph, and the graphs to compare with
+    it (the shipped int8 one, and where ``conv-static`` is to be written)."""
+    import hf_ser.inference.export as export
+
+    shipped = export.export_onnx(str(model), folder, quantize="int8")
+    return folder / export.FP32_FILE, {"shipped": shipped, "conv-static": folder / "conv-static.onnx"}
+
+
 def _rel(out: list, ref: list) -> float:
     """``||out - ref|| / ||ref||`` over all windows."""
     num = sum(float(np.sum((a - b) ** 2)) for a, b in zip(out, ref, strict=True))
@@ -295,7 +298,7 @@ def _rel(out: list, ref: list) -> float:
 
 def _with_norm_tensors(path, inputs) -> dict[str, list]:
     """The graph's logits for each input, and the input and output of its first LayerNormalization (the norm after
-    the conv encoder), where the graph still names them."""
+    the conv encoder; quantization keeps these tensors' names)."""
     import onnx
     import onnxruntime as ort
 
@@ -322,7 +325,6 @@ def test_static_conv_demo_accuracy(benchmark, info, tmp_path):
     from datasets import Audio
     from transformers import AutoConfig, AutoFeatureExtractor
 
-    import hf_ser.inference.export as export
     from hf_ser.audio import decode_audio_bytes
     from hf_ser.data.loading import load_ser_dataset
 
@@ -335,23 +337,22 @@ def test_static_conv_demo_accuracy(benchmark, info, tmp_path):
     feature = dd["test"].features["label"]
     labels = [feature.int2str(x) if hasattr(feature, "int2str") else x for x in dd["test"]["label"]]
     fe = AutoFeatureExtractor.from_pretrained(model)
-    plain = export.export_onnx(str(model), tmp_path / "demo")
+    plain, others = _shipped_and_fp32(model, tmp_path / "demo")
     probe = ort.InferenceSession(str(plain), providers=["CPUExecutionProvider"])
     pick = np.random.default_rng(0).choice(len(clips["train"]), size=min(32, len(clips["train"])), replace=False)
     calibration = [_feed(probe, fe(clips["train"][i], sampling_rate=16_000, return_tensors="np")["input_values"])
                    for i in sorted(pick)]  # fmt: skip
-    files = {"fp32": plain, "shipped": tmp_path / "shipped.onnx", "conv-static": tmp_path / "conv-static.onnx"}
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(plain), str(files["shipped"]), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
-    _static_conv(plain, files["conv-static"], calibration)
+    _static_conv(plain, others["conv-static"], calibration)
+    files = {"fp32": plain, **others}
+    inputs = [
+        fe(c, sampling_rate=16_000, return_tensors="np")["input_values"] for c in clips["test"]
+    ]  # once, not per graph
     to_id = {v: int(k) for k, v in AutoConfig.from_pretrained(model).id2label.items()}
     truth = np.array([to_id[x] for x in labels])
     preds = {}
     for name, path in files.items():
         s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        preds[name] = np.array([s.run(None, _feed(s, fe(c, sampling_rate=16_000, return_tensors="np")["input_values"]))
-                                [0][0].argmax() for c in clips["test"]])  # fmt: skip
+        preds[name] = np.array([s.run(None, _feed(s, x))[0][0].argmax() for x in inputs])
     benchmark.group = "int8 ONNX variants (not kept), CPU"
     benchmark.pedantic(lambda: probe.run(None, calibration[0]), rounds=1, iterations=1)
     info.update(model="outputs/demo", clips=len(truth), accuracy={n: float(np.mean(p == truth)) for n, p in preds.items()},
